@@ -1,0 +1,151 @@
+"""One IDE WebSocket: protocol v1 requests in, runs out.  Many runs, one after another."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from typing import Any, Awaitable, Callable, Optional, Union
+
+from proxy import protocol
+from proxy.modes import detect_mode
+from proxy.registry import RunRegistry
+from proxy.run import Run, RunFailed
+from sandbox.ratelimit import TokenBucket
+from scheduler.base import Scheduler, SchedulerError
+from scheduler.config import Config
+from scheduler.logs import get_logger
+
+log = get_logger("pyplay.session")
+STOP_WAIT_SECONDS = 5.0
+
+
+@dataclasses.dataclass
+class Services:
+    """What every session shares."""
+
+    config: Config
+    scheduler: Scheduler
+    registry: RunRegistry
+
+
+class Session:
+    def __init__(self, services: Services, receive: Callable[[], Awaitable[Union[str, bytes, None]]],
+                 send: Callable[[Any], Awaitable[None]], client: str) -> None:
+        self.services = services
+        self.config = services.config
+        self._receive = receive
+        self._send = send
+        self.client = client
+        self.run: Optional[Run] = None
+        self._rate = TokenBucket(rate=self.config.messages_per_second, burst=self.config.messages_per_second)
+
+    async def serve(self) -> None:
+        try:
+            while True:
+                frame = await self._receive()
+                if frame is None:
+                    return
+                await self.on_frame(frame)
+        finally:
+            if self.run is not None:
+                self.run.detach()
+
+    async def on_frame(self, frame: Union[str, bytes]) -> None:
+        if self._rate.take(1) > 0:
+            await self.send_error("busy", "Too many messages at once; slow down a little.")
+            return
+        try:
+            request = protocol.parse_client_message(frame, self.config.limits, self.config.max_message_bytes)
+            await self.handle(request)
+        except protocol.ProtocolError as error:
+            await self.send_error(error.code, error.message)
+        except SchedulerError as error:
+            log.warning("acquire_failed", client=self.client, code=error.code, error=str(error))
+            await self.send_error(error.code, error.public_message)
+
+    async def handle(self, request: protocol.Request) -> None:
+        if isinstance(request, protocol.RunRequest):
+            await self.start_run(request)
+        elif isinstance(request, protocol.ResumeRequest):
+            await self.resume(request)
+        elif self.run is None or self.run.finished.is_set():
+            if not isinstance(request, protocol.StopRequest):
+                raise protocol.ProtocolError("bad_request", "No program is running; press Run first.")
+        elif isinstance(request, protocol.StdinRequest):
+            await self.run.stdin(request.data)
+        elif isinstance(request, protocol.ResizeRequest):
+            await self.run.resize(request.cols, request.rows)
+        elif isinstance(request, protocol.StopRequest):
+            await self.run.stop()
+
+    async def start_run(self, request: protocol.RunRequest) -> None:
+        await self.stop_current()
+        registry = self.services.registry
+        if registry.count_for(self.client) >= self.config.max_runs_per_client:
+            raise protocol.ProtocolError("busy", "You already have the most programs running at once; stop one first.")
+        mode = detect_mode(request.entry, request.files) if request.mode == "auto" else request.mode
+        requested_at = time.monotonic()
+        sandbox = await self.services.scheduler.acquire(mode)
+        run = Run(self.config, self.services.scheduler, sandbox, mode, self.client)
+        run.timings["acquire"] = time.monotonic() - requested_at
+        try:
+            await run.start(request)
+        except RunFailed as error:
+            await self.services.scheduler.release(sandbox)
+            raise protocol.ProtocolError("bad_request", f"The program could not be started: {error}") from None
+        except BaseException:
+            await asyncio.shield(self.services.scheduler.release(sandbox))
+            raise
+        registry.add(run)
+        self.run = run
+        log.info("run_start", run=run.id, mode=mode, sandbox=sandbox.id, warm=sandbox.warm, client=self.client,
+                 files=len(request.files), **{f"{k}_ms": round(v * 1000, 1) for k, v in run.timings.items()})
+        await self._send(protocol.started_message(run.id, mode, sandbox.link.hello.get("python", ""),
+                                                  self.display_info(run), run.resume_token))
+        run.begin(self._send)
+        asyncio.ensure_future(self._forget_later(run))
+
+    def display_info(self, run: Run) -> Optional[dict]:
+        if not run.display:
+            return None
+        ticket = self.services.registry.issue_ticket(run)
+        return {"url": f"/v1/runs/{run.id}/vnc?ticket={ticket}",
+                "width": run.display.get("width"), "height": run.display.get("height")}
+
+    async def stop_current(self) -> None:
+        run = self.run
+        if run is None or run.finished.is_set():
+            return
+        await run.stop()
+        try:
+            await asyncio.wait_for(run.finished.wait(), STOP_WAIT_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("stop_slow", run=run.id)
+
+    async def resume(self, request: protocol.ResumeRequest) -> None:
+        run = self.services.registry.resume(request.run, request.token)
+        missed = run.replay.since(request.offset) if run is not None else None
+        if run is None or missed is None:
+            raise protocol.ProtocolError("gone", "That run is over or cannot be resumed; press Run to start again.")
+        if self.run is not None and self.run is not run:
+            await self.stop_current()
+        self.run = run
+        await self._send(protocol.resumed_message(run.id))
+        if missed:
+            await self._send(missed)
+        if run.finished.is_set() and run.exit is not None:
+            await self._send(protocol.exit_message(run.id, **run.exit))
+        else:
+            run.attach(self._send)
+
+    async def _forget_later(self, run: Run) -> None:
+        """Keep a finished run resumable for the grace period, then drop it."""
+        await run.finished.wait()
+        await asyncio.sleep(self.config.resume_grace_seconds)
+        self.services.registry.remove(run)
+
+    async def send_error(self, code: str, message: str) -> None:
+        try:
+            await self._send(protocol.error_message(code, message))
+        except Exception:  # noqa: BLE001 - the socket is gone; nothing to tell
+            pass

@@ -1,0 +1,271 @@
+"""The agent: pid 1 of a sandbox.  Accepts one claim, runs one program, reports how it ended.
+
+    python -m sandbox.agent --listen unix:/run/pyplay/agent.sock --mode python
+
+Before the claim it has already spawned the launcher under a PTY (warm start).
+After the claim it relays PTY bytes (rate-limited, and paused whenever the host
+stops reading), applies resizes, signals and stops, enforces the limits it can
+see from inside, then sends EXIT and exits, which ends the sandbox.
+"""
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from typing import Any, Dict, Optional
+
+from sandbox import wire
+from sandbox.limits import Limits
+from sandbox.program import Program, describe_status, program_env, student_pids
+from sandbox.ratelimit import TokenBucket
+from sandbox.workspace import WorkspaceError, decode_files, write_files
+
+READ_CHUNK = 16 * 1024
+WATCH_SECONDS = 0.5
+
+
+class Agent:
+    def __init__(self, mode: str, workspace: str, uid: int) -> None:
+        self.mode = mode
+        self.workspace = workspace
+        self.uid = uid
+        self.limits = Limits()
+        self.env = program_env(workspace, {})
+        self.program = Program(mode, workspace, self.env, self.limits, uid)
+        self.writer: Optional[asyncio.StreamWriter] = None
+        self.claimed = False
+        self.reason: Optional[str] = None
+        self.limit: Optional[str] = None
+        self.exit_status: Optional[int] = None
+        self.output_total = 0
+        self.last_activity = time.monotonic()
+        self.started_at = 0.0
+        self.done = asyncio.Event()
+        self.program_exited = asyncio.Event()
+        self.readable = asyncio.Event()
+
+    # -- connection ---------------------------------------------------------------------------
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.writer is not None:  # one claim per sandbox, ever
+            writer.close()
+            return
+        self.writer = writer
+        await self.send_json(wire.Kind.HELLO, {"version": wire.VERSION, "python": platform.python_version(),
+                                               "mode": self.mode, "pid": os.getpid()})
+        decoder = wire.FrameDecoder()
+        try:
+            while not self.done.is_set():
+                data = await reader.read(65536)
+                if not data:
+                    break
+                for frame in decoder.feed(data):
+                    await self.on_frame(frame)
+        except (wire.WireError, ConnectionError, ValueError) as error:
+            print(f"agent: bad frame from host: {error}", file=sys.stderr)
+        # The host went away (or broke the protocol): nobody is watching, so end everything.
+        self.end("stopped")
+        self.done.set()
+
+    async def send_json(self, kind: wire.Kind, obj: Any) -> None:
+        await self.send(wire.encode_json(kind, obj))
+
+    async def send(self, data: bytes) -> None:
+        if self.writer is None or self.writer.is_closing():
+            return
+        self.writer.write(data)
+        try:
+            await self.writer.drain()
+        except ConnectionError:
+            self.end("stopped")
+
+    async def on_frame(self, frame: wire.Frame) -> None:
+        if frame.kind == wire.Kind.CLAIM and not self.claimed:
+            await self.claim(frame.json())
+        elif frame.kind == wire.Kind.STDIN and self.claimed:
+            self.last_activity = time.monotonic()
+            self.write_stdin(frame.payload)
+        elif frame.kind == wire.Kind.RESIZE and self.claimed:
+            size = frame.json()
+            self.program.resize(_clamp(size.get("rows"), 1, 500, 24), _clamp(size.get("cols"), 1, 1000, 80))
+        elif frame.kind == wire.Kind.STOP:
+            self.end("stopped")
+
+    # -- the run ------------------------------------------------------------------------------
+    async def claim(self, claim: Dict[str, Any]) -> None:
+        self.claimed = True
+        self.limits = Limits.from_wire(claim.get("limits") or {})
+        try:
+            files = decode_files(claim.get("files") or [], self.limits.upload_bytes,
+                                 self.limits.upload_files, self.limits.path_bytes)
+            write_files(self.workspace, files, self.uid)
+            entry = claim.get("entry")
+            if entry not in files:
+                raise WorkspaceError(f"the entry file {entry!r} is not among the files")
+        except (WorkspaceError, ValueError, TypeError) as error:
+            await self.send_json(wire.Kind.EXIT, {"code": -1, "reason": "failed", "limit": None,
+                                                  "detail": str(error)})
+            self.done.set()
+            return
+        term = claim.get("term") or {}
+        self.program.resize(_clamp(term.get("rows"), 1, 500, 24), _clamp(term.get("cols"), 1, 1000, 80))
+        entry_path = os.path.join(self.workspace, entry)
+        self.program.go(entry_path, os.path.dirname(entry_path), {})
+        self.started_at = self.last_activity = time.monotonic()
+        await self.send_json(wire.Kind.STARTED, {"display": None})
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self.program.master_fd, self.readable.set)
+        asyncio.ensure_future(self.pump_output())
+        asyncio.ensure_future(self.watch_limits())
+        asyncio.ensure_future(self.read_reports())
+
+    def write_stdin(self, data: bytes) -> None:
+        try:
+            os.write(self.program.master_fd, data[:4096])
+        except (BlockingIOError, OSError):
+            pass  # the program is not reading and the line buffer is full: drop, as a terminal would beep
+
+    async def pump_output(self) -> None:
+        bucket = TokenBucket(rate=self.limits.output_rate, burst=max(READ_CHUNK, self.limits.output_rate // 4))
+        fd = self.program.master_fd
+        while True:
+            try:
+                data = os.read(fd, READ_CHUNK)
+            except BlockingIOError:
+                if self.program_exited.is_set():
+                    break
+                self.readable.clear()
+                await asyncio.wait([asyncio.ensure_future(self.readable.wait()),
+                                    asyncio.ensure_future(self.program_exited.wait())],
+                                   return_when=asyncio.FIRST_COMPLETED)
+                continue
+            except OSError:  # EIO: every holder of the PTY's other end has gone
+                break
+            if not data:
+                break
+            self.last_activity = time.monotonic()
+            self.output_total += len(data)
+            await self.send(wire.encode(wire.Kind.OUTPUT, data))
+            if self.output_total > self.limits.output_bytes:
+                self.end("output")
+                break
+            await asyncio.sleep(bucket.take(len(data)))
+        asyncio.get_running_loop().remove_reader(fd)
+        await self.program_exited.wait()
+        await self.finish()
+
+    async def finish(self) -> None:
+        self.program.kill_everything()
+        status = self.exit_status if self.exit_status is not None else 0
+        reason = self.reason or "exited"
+        await self.send_json(wire.Kind.EXIT, {"code": describe_status(status), "reason": reason,
+                                              "limit": self.limit,
+                                              "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                                              "seconds": round(time.monotonic() - self.started_at, 3)})
+        self.done.set()
+
+    def end(self, reason: str, limit: Optional[str] = None) -> None:
+        """End the run for ``reason``: polite signal now, SIGKILL after the grace period."""
+        if self.reason is None and not self.program_exited.is_set():
+            self.reason, self.limit = reason, limit
+        if not self.claimed:
+            self.done.set()
+            return
+        self.program.signal_group(signal.SIGTERM if reason == "stopped" else signal.SIGKILL)
+        asyncio.get_running_loop().call_later(self.limits.stop_grace_seconds, self.program.kill_everything)
+
+    def on_child(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.program.pid:
+                self.exit_status = status
+                self.program_exited.set()
+
+    async def read_reports(self) -> None:
+        """The launcher says which limit a fatal error came from (MemoryError, EMFILE, ...)."""
+        reader, _ = await asyncio.open_connection(sock=self.program.channel)
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            try:
+                limit = json.loads(line).get("limit")
+            except ValueError:
+                continue
+            if limit and self.reason is None:
+                self.reason = "memory" if limit == "memory" else "failed"
+                self.limit = limit
+
+    async def watch_limits(self) -> None:
+        while not self.program_exited.is_set():
+            await asyncio.sleep(WATCH_SECONDS)
+            now = time.monotonic()
+            if now - self.started_at > self.limits.wall_seconds:
+                self.end("timeout", "wall")
+            elif now - self.last_activity > self.limits.idle_seconds:
+                self.end("timeout", "idle")
+            elif _disk_full(self.workspace) or _disk_full("/tmp"):
+                self.end("failed", "disk")
+            elif len(student_pids(self.uid)) >= self.limits.processes:
+                self.end("failed", "processes")
+
+
+def _disk_full(path: str) -> bool:
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
+def _clamp(value: Any, low: int, high: int, default: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return default
+    return max(low, min(high, value))
+
+
+async def serve(agent: Agent, listen: str) -> None:
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGCHLD, agent.on_child)
+    kind, _, address = listen.partition(":")
+    if kind == "unix":
+        server = await asyncio.start_unix_server(agent.handle, path=address)
+    else:
+        host, _, port = address.rpartition(":")
+        server = await asyncio.start_server(agent.handle, host or "0.0.0.0", int(port))
+    await agent.done.wait()
+    server.close()
+    if agent.writer is not None:
+        await _close_quietly(agent.writer)
+
+
+async def _close_quietly(writer: asyncio.StreamWriter) -> None:
+    try:
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), 1.0)
+    except (ConnectionError, asyncio.TimeoutError):
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="pyplay sandbox agent")
+    parser.add_argument("--listen", required=True, help="unix:/path or tcp:host:port")
+    parser.add_argument("--mode", default="python", choices=("python", "pygame", "turtle"))
+    parser.add_argument("--workspace", default="/workspace")
+    parser.add_argument("--uid", type=int, default=1000)
+    args = parser.parse_args()
+    if os.getuid() == 0:
+        os.chown(args.workspace, args.uid, args.uid)
+    agent = Agent(args.mode, args.workspace, args.uid)
+    asyncio.run(serve(agent, args.listen))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The student's program's own process: started before the claim, runs it on "go".
+
+The agent spawns this file under the PTY while the sandbox waits in the warm pool,
+so the interpreter (and, for display modes, pygame/tkinter) is already loaded when
+the student presses Run.  On "go" it becomes ``python <entry>``: the entry runs as
+``__main__`` with ``sys.argv``/``sys.path`` as the desktop would set them, and an
+uncaught exception prints the same traceback the desktop prints.
+
+This file is run by path (not ``-m``) and imports only the standard library, so
+nothing of pyplay is importable by the student's program.
+"""
+import json
+import os
+import runpy
+import socket
+import sys
+import traceback
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_OWN_FILES = {os.path.abspath(__file__), runpy.__file__}
+_ERRNO_LIMITS = {24: "open_files", 23: "open_files", 28: "disk", 27: "disk", 11: "processes", 12: "memory"}
+
+
+def _report(channel, message):
+    """Tell the agent which limit a fatal error came from (best effort)."""
+    try:
+        channel.sendall((json.dumps(message) + "\n").encode())
+    except OSError:
+        pass
+
+
+def _limit_of(error):
+    if isinstance(error, MemoryError):
+        return "memory"
+    if isinstance(error, RecursionError):
+        return None
+    if isinstance(error, OSError) and error.errno in _ERRNO_LIMITS:
+        if isinstance(error, BlockingIOError) and error.errno == 11:
+            return "processes"
+        return _ERRNO_LIMITS[error.errno]
+    return None
+
+
+def _user_traceback(tb, entry_dir):
+    """Drop the launcher's and runpy's frames so the traceback starts in the student's code."""
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename not in _OWN_FILES:
+            return tb
+        tb = tb.tb_next
+    return None
+
+
+def _install_excepthook(channel, entry_dir):
+    def hook(kind, value, tb):
+        limit = _limit_of(value)
+        if limit:
+            _report(channel, {"limit": limit})
+        traceback.print_exception(kind, value, _user_traceback(tb, entry_dir))
+    sys.excepthook = hook
+
+
+def _wait_for_go(channel):
+    buffer = b""
+    while not buffer.endswith(b"\n"):
+        chunk = channel.recv(65536)
+        if not chunk:
+            os._exit(0)  # the agent went away before a claim: nothing to run
+        buffer += chunk
+    return json.loads(buffer)
+
+
+def _preload(mode):
+    if mode in ("pygame", "turtle"):
+        sys.path.insert(0, os.path.dirname(_HERE))
+        try:
+            from sandbox import preload  # only present once display modes exist
+        except ImportError:
+            preload = None
+        if preload is not None:
+            preload.prepare(mode)
+        del sys.path[0]
+        for name in [n for n in sys.modules if n == "sandbox" or n.startswith("sandbox.")]:
+            del sys.modules[name]
+
+
+def main():
+    channel = socket.socket(fileno=int(sys.argv[1]))
+    os.set_inheritable(channel.fileno(), False)
+    _preload(sys.argv[2] if len(sys.argv) > 2 else "python")
+    go = _wait_for_go(channel)
+    entry = go["entry"]
+    entry_dir = os.path.dirname(entry)
+    os.chdir(go.get("cwd", entry_dir))
+    os.environ.update(go.get("env", {}))
+    sys.argv[:] = [entry]
+    sys.path[0] = entry_dir
+    _install_excepthook(channel, entry_dir)
+    runpy.run_path(entry, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The student's program under a PTY: spawn the launcher early, start it on claim.
+
+Signals go to the program's whole process group, the way a terminal delivers
+them, and a stop escalates: polite signal, then SIGTERM, then SIGKILL.
+"""
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+from typing import Dict, List, Optional
+
+import ptyprocess
+
+from sandbox.limits import Limits
+
+LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
+
+
+def program_env(workspace: str, extra: Dict[str, str]) -> Dict[str, str]:
+    """The environment a student's program sees: a plain desktop-like one, nothing of the host."""
+    env = {
+        "PATH": os.path.join(sys.prefix, "bin") + ":/usr/local/bin:/usr/bin:/bin",
+        "HOME": workspace,
+        "USER": "student",
+        "LOGNAME": "student",
+        "SHELL": "/bin/sh",
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+        "TMPDIR": "/tmp",
+    }
+    env.update(extra)
+    return env
+
+
+def _apply_rlimits(limits: Limits) -> None:
+    def set_limit(kind: int, value: int) -> None:
+        soft, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(kind, (value, value))
+
+    set_limit(resource.RLIMIT_AS, limits.memory_bytes)
+    set_limit(resource.RLIMIT_NPROC, limits.processes)
+    set_limit(resource.RLIMIT_NOFILE, limits.open_files)
+    set_limit(resource.RLIMIT_FSIZE, limits.file_bytes)
+    set_limit(resource.RLIMIT_CORE, 0)
+
+
+def _become_student(limits: Limits, uid: int) -> None:
+    """Runs in the child between fork and exec: limits first, then drop root for good."""
+    _apply_rlimits(limits)
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+
+class Program:
+    """One launcher process under a PTY, plus the channel that tells it to go."""
+
+    def __init__(self, mode: str, workspace: str, env: Dict[str, str], limits: Limits,
+                 uid: int, rows: int = 24, cols: int = 80) -> None:
+        agent_end, launcher_end = socket.socketpair()
+        launcher_end.set_inheritable(True)
+        self.channel = agent_end
+        argv: List[str] = [sys.executable, LAUNCHER, str(launcher_end.fileno()), mode]
+        self.process = ptyprocess.PtyProcess.spawn(
+            argv, cwd=workspace, env=env, dimensions=(rows, cols),
+            pass_fds=(launcher_end.fileno(),), preexec_fn=lambda: _become_student(limits, uid))
+        launcher_end.close()
+        self.master_fd: int = self.process.fd
+        os.set_blocking(self.master_fd, False)
+        self.exit_status: Optional[int] = None
+        self.uid = uid
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def go(self, entry: str, cwd: str, env: Dict[str, str]) -> None:
+        message = json.dumps({"entry": entry, "cwd": cwd, "env": env}) + "\n"
+        self.channel.sendall(message.encode())
+
+    def resize(self, rows: int, cols: int) -> None:
+        self.process.setwinsize(rows, cols)
+
+    def signal_group(self, signum: int) -> None:
+        """Signal the program's process group (it is the session leader of the PTY)."""
+        try:
+            os.killpg(self.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill_everything(self) -> None:
+        """SIGKILL every process of the student's uid: whatever it forked or detached."""
+        self.signal_group(signal.SIGKILL)
+        for pid in student_pids(self.uid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def close(self) -> None:
+        for closer in (self.channel.close, lambda: os.close(self.master_fd)):
+            try:
+                closer()
+            except OSError:
+                pass
+
+
+def student_pids(uid: int) -> List[int]:
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{name}").st_uid == uid:
+                pids.append(int(name))
+        except OSError:
+            pass
+    return pids
+
+
+def describe_status(status: int) -> int:
+    """Exit code as a shell would show it: 128+N for death by signal N."""
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)

@@ -1,0 +1,112 @@
+"""The one configuration object: every default of the service lives here.
+
+Each field can be set from the environment as ``PYPLAY_<FIELD>`` (upper case);
+per-run limits as ``PYPLAY_LIMIT_<FIELD>``, warm-pool sizes as ``PYPLAY_POOL_<MODE>``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from sandbox.limits import Limits
+
+PREFIX = "PYPLAY_"
+REPO = pathlib.Path(__file__).resolve().parent.parent
+MODES = ("python", "pygame", "turtle")
+
+
+class ConfigError(ValueError):
+    """A configuration value from the environment cannot be used."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_origins: Tuple[str, ...] = ("http://localhost:3000", "http://127.0.0.1:3000")
+    allow_missing_origin: bool = True        # non-browser clients (CLI, tests) send none
+    scheduler: str = "local"                 # local | nomad
+    # Local gVisor sandboxes
+    runsc: str = "runsc"
+    runsc_platform: str = ""                 # empty: runsc's own default (ptrace)
+    state_dir: str = "/run/pyplay"           # per-sandbox bundles, sockets, runsc state
+    sandbox_root: str = str(REPO / "build" / "sandbox")   # made by `make sandbox-env`
+    sandbox_uid: int = 1000
+    sandbox_start_seconds: float = 20.0      # agent must say hello within this
+    # Capacity and admission
+    pool_sizes: Tuple[Tuple[str, int], ...] = (("python", 2), ("pygame", 1), ("turtle", 1))
+    max_sandboxes: int = 64                  # live sandboxes, pooled ones included
+    max_starting: int = 4                    # cold starts in flight; more waits in line
+    acquire_seconds: float = 30.0            # a run waits at most this for a sandbox
+    # Protocol
+    max_message_bytes: int = 16 * 1024 * 1024
+    max_runs_per_client: int = 4
+    messages_per_second: float = 200.0
+    replay_bytes: int = 1024 * 1024          # output kept for resume
+    resume_grace_seconds: float = 60.0
+    ticket_seconds: float = 60.0
+    send_high_water: int = 256 * 1024        # websocket write buffer before we pause the agent
+    # Logs
+    log_format: str = "auto"                 # auto | json | console
+    limits: Limits = dataclasses.field(default_factory=Limits)
+
+    def pool_size(self, mode: str) -> int:
+        return dict(self.pool_sizes).get(mode, 0)
+
+    @property
+    def runsc_root(self) -> str:
+        return os.path.join(self.state_dir, "runsc")
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> "Config":
+        environ = os.environ if environ is None else environ
+        values: Dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            raw = environ.get(PREFIX + field.name.upper())
+            if raw is not None and field.name not in ("limits", "pool_sizes"):
+                values[field.name] = _parse(field.name, raw, cls.__dataclass_fields__[field.name].default)
+        values["limits"] = _limits_from_env(environ)
+        values["pool_sizes"] = _pools_from_env(environ)
+        values.update(overrides)
+        return cls(**values)
+
+
+def _parse(name: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
+
+
+def _limits_from_env(environ: Mapping[str, str]) -> Limits:
+    defaults = Limits()
+    values = {}
+    for field in dataclasses.fields(Limits):
+        raw = environ.get(f"{PREFIX}LIMIT_{field.name.upper()}")
+        if raw is not None:
+            value = _parse(f"limit_{field.name}", raw, getattr(defaults, field.name))
+            if value <= 0:
+                raise ConfigError(f"{PREFIX}LIMIT_{field.name.upper()} must be positive")
+            values[field.name] = value
+    return dataclasses.replace(defaults, **values)
+
+
+def _pools_from_env(environ: Mapping[str, str]) -> Tuple[Tuple[str, int], ...]:
+    sizes = dict(Config.pool_sizes)
+    for mode in MODES:
+        raw = environ.get(f"{PREFIX}POOL_{mode.upper()}")
+        if raw is not None:
+            sizes[mode] = _parse(f"pool_{mode}", raw, 0)
+    return tuple(sizes.items())

@@ -1,0 +1,232 @@
+"""LocalScheduler: gVisor sandboxes on this machine (the embedded default).
+
+Each sandbox is `runsc run` on a bundle of its own under ``state_dir``; its agent
+is reached through a unix socket in a host directory bind-mounted into the
+sandbox (``--host-uds``), so the sandbox needs no network at all.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+import time
+from typing import Dict, List, Optional
+
+from scheduler import bundle
+from scheduler.agent_link import AgentLink, AgentLinkClosed
+from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, Unavailable
+from scheduler.config import REPO, Config
+from scheduler.logs import get_logger
+from scheduler.pool import WarmPool
+
+log = get_logger("pyplay.local")
+SOCKET_POLL_SECONDS = 0.002
+AGENT_LOG_BYTES = 64 * 1024
+
+
+@dataclasses.dataclass
+class _Record:
+    """What the host keeps of one sandbox: its runsc process and its directory."""
+
+    id: str
+    mode: str
+    directory: str
+    process: Optional[asyncio.subprocess.Process] = None
+    sandbox: Optional[Sandbox] = None
+    destroyed: bool = False
+
+
+class LocalScheduler(Scheduler):
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._records: Dict[str, _Record] = {}
+        self._starting = asyncio.Semaphore(config.max_starting)
+        self._pool = WarmPool(dict(config.pool_sizes), self._create, self.release,
+                              may_grow=lambda: len(self._records) < config.max_sandboxes)
+        self._runsc = shutil.which(config.runsc) or config.runsc
+        self.counters = {"sandboxes_created": 0, "sandboxes_failed": 0, "acquired_warm": 0, "acquired_cold": 0}
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        os.makedirs(self._sandboxes_dir, mode=0o700, exist_ok=True)
+        os.makedirs(self.config.runsc_root, mode=0o700, exist_ok=True)
+        await self.purge_orphans()
+        self._pool.start()
+
+    async def close(self) -> None:
+        await self._pool.close()
+        await asyncio.gather(*(self._destroy(record) for record in list(self._records.values())),
+                             return_exceptions=True)
+
+    async def purge_orphans(self) -> List[str]:
+        """Delete sandboxes a previous process of ours left behind (crash, kill -9)."""
+        orphans = await self.runsc_ids()
+        for sandbox_id in orphans:
+            await self._runsc_quiet("delete", "-force", sandbox_id)
+        for name in os.listdir(self._sandboxes_dir):
+            shutil.rmtree(os.path.join(self._sandboxes_dir, name), ignore_errors=True)
+        if orphans:
+            log.warning("orphans_purged", count=len(orphans))
+        return orphans
+
+    async def runsc_ids(self) -> List[str]:
+        output = await self._runsc_output("list", "-format=json")
+        try:
+            return [entry["id"] for entry in json.loads(output or "[]") or []]
+        except (ValueError, TypeError, KeyError):
+            return []
+
+    # -- handing out sandboxes ----------------------------------------------------------------
+    async def acquire(self, mode: str) -> Sandbox:
+        sandbox = self._pool.take(mode)
+        if sandbox is not None:
+            self.counters["acquired_warm"] += 1
+            return sandbox
+        if len(self._records) >= self.config.max_sandboxes:
+            raise Busy(f"{len(self._records)} sandboxes live, the limit is {self.config.max_sandboxes}")
+        try:
+            sandbox = await asyncio.wait_for(self._create(mode), self.config.acquire_seconds)
+        except asyncio.TimeoutError:
+            raise Unavailable(f"no {mode} sandbox within {self.config.acquire_seconds}s") from None
+        self.counters["acquired_cold"] += 1
+        return sandbox
+
+    async def release(self, sandbox: Sandbox) -> None:
+        record = self._records.get(sandbox.id)
+        sandbox.link.close()
+        if record is not None:
+            await self._destroy(record)
+
+    # -- making and destroying ----------------------------------------------------------------
+    async def _create(self, mode: str) -> Sandbox:
+        record = _Record(id="pyplay-" + secrets.token_hex(6), mode=mode,
+                         directory=os.path.join(self._sandboxes_dir, ""))
+        record.directory = os.path.join(self._sandboxes_dir, record.id)
+        self._records[record.id] = record
+        try:
+            async with self._starting:
+                created_at = time.monotonic()
+                await self._launch(record)
+                link = await self._connect(record)
+            record.sandbox = Sandbox(id=record.id, mode=mode, link=link, created_at=created_at,
+                                     ready_at=time.monotonic(), vnc_endpoint=self._vnc_endpoint(record, link))
+            self.counters["sandboxes_created"] += 1
+            asyncio.ensure_future(self._watch(record))
+            return record.sandbox
+        except BaseException as error:
+            self.counters["sandboxes_failed"] += 1
+            await asyncio.shield(self._destroy(record))
+            if isinstance(error, (OSError, AgentLinkClosed, asyncio.TimeoutError)):
+                raise SandboxFailed(f"sandbox {record.id} did not start: {error}") from error
+            raise
+
+    async def _launch(self, record: _Record) -> None:
+        socket_dir = os.path.join(record.directory, "sock")
+        os.makedirs(socket_dir, mode=0o700)
+        spec = bundle.spec(record.mode, self.config.sandbox_root, str(REPO / "sandbox"), socket_dir,
+                           self.config.limits, self.config.sandbox_uid)
+        with open(os.path.join(record.directory, "config.json"), "w") as handle:
+            json.dump(spec, handle)
+        agent_log = open(os.path.join(record.directory, "agent.log"), "wb")
+        try:
+            record.process = await asyncio.create_subprocess_exec(
+                *self._runsc_flags(), "run", "--bundle", record.directory, record.id,
+                stdin=asyncio.subprocess.DEVNULL, stdout=agent_log, stderr=agent_log,
+                start_new_session=True)
+        finally:
+            agent_log.close()
+
+    async def _connect(self, record: _Record) -> AgentLink:
+        path = os.path.join(record.directory, "sock", "agent.sock")
+        deadline = time.monotonic() + self.config.sandbox_start_seconds
+        while True:  # the socket file appears at bind(), a moment before listen()
+            if record.process.returncode is not None:
+                raise SandboxFailed(f"runsc exited with {record.process.returncode}: {self._agent_log(record)}")
+            if time.monotonic() > deadline:
+                raise SandboxFailed(f"agent did not listen within {self.config.sandbox_start_seconds}s")
+            if os.path.exists(path):
+                try:
+                    return await AgentLink.connect(("unix", path), max(0.1, deadline - time.monotonic()))
+                except (ConnectionRefusedError, FileNotFoundError):
+                    pass
+            await asyncio.sleep(SOCKET_POLL_SECONDS)
+
+    def _vnc_endpoint(self, record: _Record, link: AgentLink) -> Optional[tuple]:
+        if record.mode == "python":
+            return None
+        return ("unix", os.path.join(record.directory, "sock", "vnc.sock"))
+
+    async def _watch(self, record: _Record) -> None:
+        """A pooled sandbox that dies is replaced; one in use is noticed by its run."""
+        if record.process is not None:
+            await record.process.wait()
+        if record.sandbox is not None and self._pool.forget(record.sandbox):
+            log.warning("pooled_sandbox_died", sandbox=record.id, log=self._agent_log(record))
+            await self._destroy(record)
+
+    async def _destroy(self, record: _Record) -> None:
+        if record.destroyed:
+            return
+        record.destroyed = True
+        if record.sandbox is not None:
+            record.sandbox.link.close()
+        process = record.process
+        if process is not None and process.returncode is None:
+            await self._runsc_quiet("kill", record.id, "KILL")
+        await self._runsc_quiet("delete", "-force", record.id)
+        if process is not None:
+            try:
+                await asyncio.wait_for(process.wait(), 5.0)
+            except asyncio.TimeoutError:
+                process.kill()
+                await process.wait()
+        shutil.rmtree(record.directory, ignore_errors=True)
+        self._records.pop(record.id, None)
+
+    # -- runsc --------------------------------------------------------------------------------
+    def _runsc_flags(self) -> List[str]:
+        flags = [self._runsc, "--root", self.config.runsc_root, "--network=none", "--host-uds=all"]
+        if self.config.runsc_platform:
+            flags.append("--platform=" + self.config.runsc_platform)
+        return flags
+
+    async def _runsc_output(self, *args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            *self._runsc_flags(), *args, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        output, _ = await process.communicate()
+        return output.decode(errors="replace")
+
+    async def _runsc_quiet(self, *args: str) -> None:
+        await self._runsc_output(*args)
+
+    def _agent_log(self, record: _Record) -> str:
+        try:
+            with open(os.path.join(record.directory, "agent.log"), "rb") as handle:
+                return handle.read(AGENT_LOG_BYTES).decode(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    @property
+    def _sandboxes_dir(self) -> str:
+        return os.path.join(self.config.state_dir, "sandboxes")
+
+    # -- observability ------------------------------------------------------------------------
+    def stats(self) -> Dict[str, float]:
+        values: Dict[str, float] = {"sandboxes_live": len(self._records)}
+        for mode, _ in self.config.pool_sizes:
+            values[f"pool_ready_{mode}"] = self._pool.ready_count(mode)
+        values.update(self.counters)
+        values["pool_refill_failures"] = self._pool.failures
+        return values
+
+    def ready_problem(self) -> Optional[str]:
+        if len(self._records) >= self.config.max_sandboxes and not any(
+                self._pool.ready_count(mode) for mode, _ in self.config.pool_sizes):
+            return f"at capacity: {len(self._records)} sandboxes live"
+        if not os.path.isdir(os.path.join(self.config.sandbox_root, "env")):
+            return f"sandbox environment missing at {self.config.sandbox_root} (run `make sandbox-env`)"
+        return None

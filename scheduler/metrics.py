@@ -1,0 +1,20 @@
+"""Prometheus text exposition of the scheduler's gauges and the live runs."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable
+
+
+def render_metrics(stats: Dict[str, float], runs: Iterable[Any]) -> str:
+    lines = []
+    for name, value in sorted(stats.items()):
+        metric = f"pyplay_{name}"
+        kind = "counter" if name.startswith(("acquired_", "sandboxes_created", "sandboxes_failed")) else "gauge"
+        lines += [f"# TYPE {metric} {kind}", f"{metric} {float(value)}"]
+    by_mode: Dict[str, int] = {}
+    for run in runs:
+        if not run.finished.is_set():
+            by_mode[run.mode] = by_mode.get(run.mode, 0) + 1
+    lines.append("# TYPE pyplay_runs_live gauge")
+    for mode in ("python", "pygame", "turtle"):
+        lines.append(f'pyplay_runs_live{{mode="{mode}"}} {by_mode.get(mode, 0)}')
+    return "\n".join(lines) + "\n"
