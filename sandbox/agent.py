@@ -119,12 +119,28 @@ class Agent:
         loop.add_reader(self.program.master_fd, self.readable.set)
         asyncio.ensure_future(self.pump_output())
         asyncio.ensure_future(self.watch_limits())
-        asyncio.ensure_future(self.read_reports())
+        self.program.channel.setblocking(False)
+        loop.add_reader(self.program.channel.fileno(), self.read_reports)
 
     def write_stdin(self, data: bytes) -> None:
+        """Keystrokes into the PTY.  gVisor's line discipline does not turn ^C or ^\\ into
+        signals, so the agent does what a terminal's ISIG would: signal the foreground group."""
+        signals = self.program.signal_chars()
+        start = 0
+        for index, byte in enumerate(data):
+            signum = signals.get(byte)
+            if signum is not None:
+                self._write_pty(data[start:index])
+                self.program.signal_foreground(signum)
+                asyncio.ensure_future(self.send(wire.encode(wire.Kind.OUTPUT, b"^" + bytes([byte + 64]))))
+                start = index + 1
+        self._write_pty(data[start:])
+
+    def _write_pty(self, data: bytes) -> None:
         try:
-            os.write(self.program.master_fd, data[:4096])
-        except (BlockingIOError, OSError):
+            if data:
+                os.write(self.program.master_fd, data[:4096])
+        except OSError:
             pass  # the program is not reading and the line buffer is full: drop, as a terminal would beep
 
     async def pump_output(self) -> None:
@@ -157,6 +173,7 @@ class Agent:
         await self.finish()
 
     async def finish(self) -> None:
+        self.read_reports()  # a report written just before the exit may not have been read yet
         self.program.kill_everything()
         status = self.exit_status if self.exit_status is not None else 0
         reason = self.reason or "exited"
@@ -168,10 +185,12 @@ class Agent:
 
     def end(self, reason: str, limit: Optional[str] = None) -> None:
         """End the run for ``reason``: polite signal now, SIGKILL after the grace period."""
-        if self.reason is None and not self.program_exited.is_set():
+        if self.reason is None and (limit is not None or not self.program_exited.is_set()):
             self.reason, self.limit = reason, limit
         if not self.claimed:
             self.done.set()
+            return
+        if self.program_exited.is_set():
             return
         self.program.signal_group(signal.SIGTERM if reason == "stopped" else signal.SIGKILL)
         asyncio.get_running_loop().call_later(self.limits.stop_grace_seconds, self.program.kill_everything)
@@ -188,20 +207,24 @@ class Agent:
                 self.exit_status = status
                 self.program_exited.set()
 
-    async def read_reports(self) -> None:
+    def read_reports(self) -> None:
         """The launcher says which limit a fatal error came from (MemoryError, EMFILE, ...)."""
-        reader, _ = await asyncio.open_connection(sock=self.program.channel)
-        while True:
-            line = await reader.readline()
-            if not line:
-                return
+        try:
+            data = self.program.channel.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(self.program.channel.fileno())
+            return
+        for line in data.splitlines():
             try:
                 limit = json.loads(line).get("limit")
-            except ValueError:
+            except (ValueError, AttributeError):
                 continue
-            if limit and self.reason is None:
-                self.reason = "memory" if limit == "memory" else "failed"
-                self.limit = limit
+            if limit:  # the program is dying of it anyway; threads may keep it alive
+                self.end("memory" if limit == "memory" else "failed", limit)
 
     async def watch_limits(self) -> None:
         while not self.program_exited.is_set():

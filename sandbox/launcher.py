@@ -32,8 +32,8 @@ def _report(channel, message):
 def _limit_of(error):
     if isinstance(error, MemoryError):
         return "memory"
-    if isinstance(error, RecursionError):
-        return None
+    if isinstance(error, RuntimeError) and "can't start new thread" in str(error):
+        return "processes"
     if isinstance(error, OSError) and error.errno in _ERRNO_LIMITS:
         if isinstance(error, BlockingIOError) and error.errno == 11:
             return "processes"

@@ -9,6 +9,7 @@ import resource
 import signal
 import socket
 import sys
+import termios
 from typing import Dict, List, Optional
 
 import ptyprocess
@@ -95,6 +96,27 @@ class Program:
             os.killpg(self.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+    def signal_chars(self) -> Dict[int, int]:
+        """Bytes that should raise a signal now: ^C and ^\\ while the terminal has ISIG on."""
+        try:
+            attributes = termios.tcgetattr(self.master_fd)
+        except termios.error:
+            return {}
+        if not attributes[3] & termios.ISIG:
+            return {}
+        chars = attributes[6]
+        return {ord(chars[termios.VINTR]): signal.SIGINT, ord(chars[termios.VQUIT]): signal.SIGQUIT}
+
+    def signal_foreground(self, signum: int) -> None:
+        try:
+            group = os.tcgetpgrp(self.master_fd)
+        except OSError:
+            group = self.pid
+        try:
+            os.killpg(group, signum)
+        except (ProcessLookupError, PermissionError):
+            self.signal_group(signum)
 
     def kill_everything(self) -> None:
         """SIGKILL every process of the student's uid: whatever it forked or detached."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import signal
 from typing import Optional
 
 from sanic import Request, Sanic, response
@@ -24,7 +25,7 @@ from scheduler.logs import configure, get_logger
 from scheduler.metrics import render_metrics
 
 log = get_logger("pyplay.service")
-WEBSOCKET_PATHS = ("/", "/v1/session")
+SHUTDOWN_SECONDS = 5.0
 
 
 def make_scheduler(config: Config) -> Scheduler:
@@ -53,14 +54,28 @@ def create_app(config: Config, scheduler: Optional[Scheduler] = None) -> Sanic:
     app.ctx.services = services
 
     @app.before_server_start
-    async def start_scheduler(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+    async def start_scheduler(app: Sanic) -> None:
         await services.scheduler.start()
         log.info("service_ready", host=config.host, port=config.port, scheduler=config.scheduler)
 
-    @app.after_server_stop
-    async def stop_scheduler(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
-        for run in services.registry.all():
+    async def shut_down() -> None:
+        """Stop every run while its socket is still open, so each student is told; then stop."""
+        runs = [run for run in services.registry.all() if not run.finished.is_set()]
+        log.info("shutting_down", runs=len(runs))
+        for run in runs:
             await run.stop()
+        if runs:
+            await asyncio.wait([asyncio.ensure_future(run.finished.wait()) for run in runs], timeout=SHUTDOWN_SECONDS)
+        app.stop()
+
+    @app.after_server_start
+    async def handle_signals(app: Sanic) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(shut_down()))
+
+    @app.after_server_stop
+    async def stop_scheduler(app: Sanic) -> None:
         await services.scheduler.close()
         log.info("service_stopped")
 
@@ -130,7 +145,7 @@ def main() -> None:
     configure(config.log_format)
     app = create_app(config)
     app.run(host=config.host, port=config.port, single_process=True, access_log=False,
-            motd=False)
+            motd=False, register_sys_signals=False)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,80 @@
+"""A protocol v1 test client: run a program and collect what the IDE would see."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import websockets
+
+Files = Union[str, Sequence[Dict[str, str]]]
+
+
+@dataclasses.dataclass
+class RunResult:
+    started: Dict[str, Any]
+    output: bytes
+    exit: Dict[str, Any]
+    first_output_seconds: Optional[float]
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        return self.output.decode("utf-8", errors="replace")
+
+
+def files_of(program: Files) -> List[Dict[str, str]]:
+    return [{"path": "main.py", "text": program}] if isinstance(program, str) else list(program)
+
+
+async def connect(url: str, **kwargs: Any):
+    return await websockets.connect(url, max_size=64 * 1024 * 1024, **kwargs)
+
+
+async def next_json(ws, timeout: float = 10.0) -> Dict[str, Any]:
+    """The next text message, skipping terminal output frames."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+        if isinstance(message, str):
+            return json.loads(message)
+
+
+async def run_program(ws, program: Files, mode: str = "python", term: Tuple[int, int] = (80, 24),
+                      replies: Sequence[Tuple[bytes, str]] = (), actions: Sequence[Tuple[float, Dict]] = (),
+                      timeout: float = 30.0, entry: str = "main.py") -> RunResult:
+    """Send `run`; answer each prompt in ``replies`` (when output contains it) with stdin;
+    send each message of ``actions`` that many seconds after `started`."""
+    began = time.monotonic()
+    await ws.send(json.dumps({"type": "run", "mode": mode, "entry": entry, "files": files_of(program),
+                              "term": {"cols": term[0], "rows": term[1]}}))
+    started = await next_json(ws, timeout)
+    if started.get("type") != "started":
+        raise AssertionError(f"expected started, got {started}")
+    pending = list(replies)
+    tasks = [asyncio.ensure_future(_later(ws, delay, message)) for delay, message in actions]
+    output = bytearray()
+    first = None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            message = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+            if isinstance(message, bytes):
+                first = first if first is not None else time.monotonic() - began
+                output += message
+                while pending and pending[0][0] in output:
+                    await ws.send(json.dumps({"type": "stdin", "data": pending.pop(0)[1]}))
+                continue
+            event = json.loads(message)
+            if event.get("type") == "exit":
+                return RunResult(started, bytes(output), event, first, time.monotonic() - began)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _later(ws, delay: float, message: Dict) -> None:
+    await asyncio.sleep(delay)
+    await ws.send(json.dumps(message))

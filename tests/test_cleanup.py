@@ -1,0 +1,68 @@
+"""Sandboxes are deleted on every path, including service shutdown by SIGTERM and Ctrl-C."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+
+import pytest
+
+from tests.client import connect, next_json
+from tests.service import Service
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_shutdown_mid_run_tells_the_client_and_leaves_nothing(sig):
+    service = Service({"PYPLAY_POOL_PYTHON": "1"}).start()
+    try:
+        ws = await connect(service.url)
+        await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]}))
+        assert (await next_json(ws))["type"] == "started"
+        assert len(service.runsc_ids()) >= 1  # the running one (and the pool refilling)
+        await asyncio.get_running_loop().run_in_executor(None, service.stop, sig)
+        event = await next_json(ws, timeout=10)
+        assert event["type"] == "exit" and event["reason"] == "stopped"
+        assert service.process.returncode == 0
+        assert service.runsc_ids() == []
+        assert os.listdir(os.path.join(service.state_dir, "sandboxes")) == []
+    finally:
+        service.stop()
+        service.cleanup()
+
+
+async def test_client_disconnect_ends_the_run_after_the_grace_period():
+    service = Service({"PYPLAY_POOL_PYTHON": "0", "PYPLAY_RESUME_GRACE_SECONDS": "1"}).start(wait_ready=30)
+    try:
+        ws = await connect(service.url)
+        await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]}))
+        assert (await next_json(ws))["type"] == "started"
+        await ws.close()
+        for _ in range(100):
+            if not service.runsc_ids():
+                break
+            await asyncio.sleep(0.1)
+        assert service.runsc_ids() == []
+    finally:
+        service.stop()
+        service.cleanup()
+
+
+async def test_sandboxes_of_a_killed_service_are_gone_after_restart():
+    """kill -9 gives the service no chance to clean up: the agents notice their host is gone
+    and exit, and the restarted service purges whatever is still listed."""
+    service = Service({"PYPLAY_POOL_PYTHON": "2"}).start()
+    try:
+        before = set(service.runsc_ids())
+        assert len(before) == 2
+        service.stop(signal.SIGKILL)
+        service.start()
+        for _ in range(100):
+            if not before & set(service.runsc_ids()):
+                break
+            await asyncio.sleep(0.1)
+        assert not before & set(service.runsc_ids())
+        assert sorted(os.listdir(os.path.join(service.state_dir, "sandboxes"))) == sorted(service.runsc_ids())
+    finally:
+        service.stop()
+        service.cleanup()
