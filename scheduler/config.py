@@ -40,6 +40,7 @@ class Config:
     max_sandboxes: int = 64                  # live sandboxes, pooled ones included
     max_starting: int = 4                    # cold starts in flight; more waits in line
     acquire_seconds: float = 30.0            # a run waits at most this for a sandbox
+    refill_delay_seconds: float = 0.3        # let a claimed run start before its replacement boots
     # Protocol
     max_message_bytes: int = 16 * 1024 * 1024
     max_runs_per_client: int = 4

@@ -45,7 +45,8 @@ class LocalScheduler(Scheduler):
         self._records: Dict[str, _Record] = {}
         self._starting = asyncio.Semaphore(config.max_starting)
         self._pool = WarmPool(dict(config.pool_sizes), self._create, self.release,
-                              may_grow=lambda: len(self._records) < config.max_sandboxes)
+                              may_grow=lambda: len(self._records) < config.max_sandboxes,
+                              refill_delay=config.refill_delay_seconds)
         self._runsc = shutil.which(config.runsc) or config.runsc
         self.counters = {"sandboxes_created": 0, "sandboxes_failed": 0, "acquired_warm": 0, "acquired_cold": 0}
 

@@ -6,24 +6,25 @@ and the Nomad scheduler share it.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 from typing import Awaitable, Callable, Deque, Dict, Optional, Set
 
 from scheduler.base import Sandbox
+from scheduler.logs import get_logger
 
-log = logging.getLogger("pyplay.pool")
+log = get_logger("pyplay.pool")
 RETRY_SECONDS = 1.0
 
 
 class WarmPool:
     def __init__(self, sizes: Dict[str, int], make: Callable[[str], Awaitable[Sandbox]],
                  destroy: Callable[[Sandbox], Awaitable[None]],
-                 may_grow: Callable[[], bool] = lambda: True) -> None:
+                 may_grow: Callable[[], bool] = lambda: True, refill_delay: float = 0.0) -> None:
         self._sizes = {mode: size for mode, size in sizes.items() if size > 0}
         self._make = make
         self._destroy = destroy
         self._may_grow = may_grow
+        self._refill_delay = refill_delay
         self._ready: Dict[str, Deque[Sandbox]] = {mode: deque() for mode in self._sizes}
         self._filling: Dict[str, int] = {mode: 0 for mode in self._sizes}
         self._tasks: Set[asyncio.Task] = set()
@@ -32,14 +33,14 @@ class WarmPool:
 
     def start(self) -> None:
         for mode in self._sizes:
-            self.refill(mode)
+            self.refill(mode, delay=0.0)
 
     def take(self, mode: str) -> Optional[Sandbox]:
         """A pooled sandbox whose agent is still there, or None."""
         ready = self._ready.get(mode)
         while ready:
             sandbox = ready.popleft()
-            self.refill(mode)
+            self.refill(mode, delay=self._refill_delay)
             if not sandbox.link.closed:
                 return sandbox
             self._spawn(self._destroy(sandbox))
@@ -54,7 +55,7 @@ class WarmPool:
             return True
         return False
 
-    def refill(self, mode: str) -> None:
+    def refill(self, mode: str, delay: float = 0.0) -> None:
         if self._closed or mode not in self._sizes:
             return
         missing = self._sizes[mode] - len(self._ready[mode]) - self._filling[mode]
@@ -62,14 +63,18 @@ class WarmPool:
             if not self._may_grow():
                 return
             self._filling[mode] += 1
-            self._spawn(self._fill_one(mode))
+            self._spawn(self._fill_one(mode, delay))
 
-    async def _fill_one(self, mode: str) -> None:
+    async def _fill_one(self, mode: str, delay: float) -> None:
+        # On a small machine a booting sandbox competes for CPU with the run that was just
+        # handed out; a short delay lets that run print first.
+        if delay:
+            await asyncio.sleep(delay)
         try:
             sandbox = await self._make(mode)
         except Exception as error:  # noqa: BLE001 - a failed refill must not kill the pool
             self.failures += 1
-            log.warning("warm pool refill for %s failed: %s", mode, error)
+            log.warning("pool_refill_failed", mode=mode, error=str(error))
             self._filling[mode] -= 1
             await asyncio.sleep(RETRY_SECONDS)
             self.refill(mode)

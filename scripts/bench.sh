@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the benchmarks: `python -m bench` when bench/ is a runnable package, otherwise
+# each bench/bench_*.py in turn. Fails when there is no benchmark at all.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ -f bench/__main__.py ]; then
+    exec .venv/bin/python -m bench "$@"
+fi
+
+shopt -s nullglob
+scripts=(bench/bench_*.py)
+if [ "${#scripts[@]}" -eq 0 ]; then
+    echo "bench: no bench/__main__.py and no bench/bench_*.py to run" >&2
+    exit 1
+fi
+
+status=0
+for script in "${scripts[@]}"; do
+    echo "== $script"
+    .venv/bin/python "$script" "$@" || status=1
+done
+exit "$status"
