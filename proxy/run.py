@@ -125,9 +125,10 @@ class Run:
             log.warning("sandbox_lost", run=self.id, sandbox=self.sandbox.id, error=str(error))
         except Exception:  # noqa: BLE001 - whatever broke, the student gets an exit and the sandbox goes
             log.exception("relay_failed", run=self.id)
+        try:
+            await self._finish(result)  # tell the student first; tearing down takes a moment
         finally:
             await asyncio.shield(self.scheduler.release(self.sandbox))
-        await self._finish(result)
 
     async def _relay_frames(self) -> Dict[str, Any]:
         while True:

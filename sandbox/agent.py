@@ -25,6 +25,7 @@ from sandbox.workspace import WorkspaceError, decode_files, write_files
 
 READ_CHUNK = 16 * 1024
 WATCH_SECONDS = 0.5
+HOST_CONNECT_SECONDS = 60.0
 
 
 class Agent:
@@ -263,6 +264,8 @@ async def serve(agent: Agent, listen: str) -> None:
     else:
         host, _, port = address.rpartition(":")
         server = await asyncio.start_server(agent.handle, host or "0.0.0.0", int(port))
+    # A host that never connects (it died while this sandbox booted) must not leave us running.
+    loop.call_later(HOST_CONNECT_SECONDS, lambda: agent.writer is None and agent.done.set())
     await agent.done.wait()
     server.close()
     if agent.writer is not None:

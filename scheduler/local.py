@@ -25,6 +25,8 @@ from scheduler.pool import WarmPool
 log = get_logger("pyplay.local")
 SOCKET_POLL_SECONDS = 0.002
 AGENT_LOG_BYTES = 64 * 1024
+DELETE_TRIES = 3
+DELETE_WAIT_SECONDS = 2.0
 
 
 @dataclasses.dataclass
@@ -36,7 +38,8 @@ class _Record:
     directory: str
     process: Optional[asyncio.subprocess.Process] = None
     sandbox: Optional[Sandbox] = None
-    destroyed: bool = False
+    launching: Optional[asyncio.Future] = None
+    destroying: Optional[asyncio.Future] = None
 
 
 class LocalScheduler(Scheduler):
@@ -59,8 +62,9 @@ class LocalScheduler(Scheduler):
 
     async def close(self) -> None:
         await self._pool.close()
-        await asyncio.gather(*(self._destroy(record) for record in list(self._records.values())),
-                             return_exceptions=True)
+        while self._records:  # a cancelled refill may still be tearing its sandbox down
+            await asyncio.gather(*(self._destroy(record) for record in list(self._records.values())),
+                                 return_exceptions=True)
 
     async def purge_orphans(self) -> List[str]:
         """Delete sandboxes a previous process of ours left behind (crash, kill -9)."""
@@ -131,6 +135,10 @@ class LocalScheduler(Scheduler):
                            self.config.limits, self.config.sandbox_uid)
         with open(os.path.join(record.directory, "config.json"), "w") as handle:
             json.dump(spec, handle)
+        record.launching = asyncio.ensure_future(self._spawn_runsc(record))
+        await asyncio.shield(record.launching)
+
+    async def _spawn_runsc(self, record: _Record) -> None:
         agent_log = open(os.path.join(record.directory, "agent.log"), "wb")
         try:
             record.process = await asyncio.create_subprocess_exec(
@@ -169,23 +177,37 @@ class LocalScheduler(Scheduler):
             await self._destroy(record)
 
     async def _destroy(self, record: _Record) -> None:
-        if record.destroyed:
-            return
-        record.destroyed = True
+        """Idempotent, and safe to call from a task being cancelled: the work runs to the end."""
+        if record.destroying is None:
+            record.destroying = asyncio.ensure_future(self._tear_down(record))
+        await asyncio.shield(record.destroying)
+
+    async def _tear_down(self, record: _Record) -> None:
+        try:
+            await self._stop_sandbox(record)
+        finally:
+            shutil.rmtree(record.directory, ignore_errors=True)
+            self._records.pop(record.id, None)
+
+    async def _stop_sandbox(self, record: _Record) -> None:
         if record.sandbox is not None:
             record.sandbox.link.close()
+        if record.launching is not None:  # `runsc run` may be starting: get its process first
+            await asyncio.gather(record.launching, return_exceptions=True)
         process = record.process
-        if process is not None and process.returncode is None:
-            await self._runsc_quiet("kill", record.id, "KILL")
-        await self._runsc_quiet("delete", "-force", record.id)
-        if process is not None:
+        for _ in range(DELETE_TRIES):
+            # A sandbox still booting may register itself after a delete: repeat until runsc is gone.
+            await self._runsc_quiet("delete", "-force", record.id)
+            if process is None:
+                return
             try:
-                await asyncio.wait_for(process.wait(), 5.0)
+                await asyncio.wait_for(process.wait(), DELETE_WAIT_SECONDS)
+                return
             except asyncio.TimeoutError:
-                process.kill()
-                await process.wait()
-        shutil.rmtree(record.directory, ignore_errors=True)
-        self._records.pop(record.id, None)
+                pass
+        process.kill()
+        await process.wait()
+        await self._runsc_quiet("delete", "-force", record.id)
 
     # -- runsc --------------------------------------------------------------------------------
     def _runsc_flags(self) -> List[str]:

@@ -24,24 +24,23 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Set, Tuple, TypeVar, Union
 
-import structlog
-
 from scheduler.agent_link import AgentLink, AgentLinkClosed
 from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, Unavailable
 from scheduler.config import MODES, Config, ConfigError
 from scheduler.consul import ConsulClient, ServiceInstance, consul_base_url
+from scheduler.logs import get_logger
 from scheduler.nomad_client import ClusterAPIError, NomadAPI
 
-log = structlog.get_logger("pyplay.nomad")
+log = get_logger("pyplay.nomad")
 T = TypeVar("T")
 
 DISPLAY_MODES = frozenset({"pygame", "turtle"})
 # The sandbox job's Consul service carries this tag (see jobspecs/sandbox.nomad.hcl), so
 # one allocation's instance can be asked for by name.
 ALLOC_TAG = "alloc:{alloc_id}"
-COUNTERS = ("dispatches", "dispatch_failures", "start_failures", "unavailable", "busy",
-            "warm_claims", "cold_claims", "purged", "purge_failures",
-            "orphans_purged", "orphans_adopted")
+# Counters in /metrics; names shared with LocalScheduler where the meaning is the same.
+COUNTERS = ("acquired_warm", "acquired_cold", "dispatches", "dispatch_failures", "start_failures",
+            "unavailable", "busy", "purged", "purge_failures", "orphans_purged", "orphans_adopted")
 
 SETTINGS_PREFIX = "PYPLAY_NOMAD_"
 # Settings operators already know by the names the nomad and consul CLIs read.
@@ -182,6 +181,10 @@ class NomadScheduler(Scheduler):
         self._orphans_done = False
         self._closed = False
 
+    @classmethod
+    def from_config(cls, config: Config, environ: Optional[Mapping[str, str]] = None) -> "NomadScheduler":
+        return cls(config, NomadSettings.from_env(environ))
+
     # ------------------------------------------------------------------ interface
 
     async def start(self) -> None:
@@ -201,7 +204,7 @@ class NomadScheduler(Scheduler):
         if sandbox is None:
             self._admit()
             sandbox = await self._start_counted(mode)
-        self._counts["warm_claims" if sandbox.warm else "cold_claims"] += 1
+        self._counts["acquired_warm" if sandbox.warm else "acquired_cold"] += 1
         self._in_use[sandbox.id] = sandbox
         self._kick()
         return sandbox
@@ -239,10 +242,10 @@ class NomadScheduler(Scheduler):
             None, functools.partial(self._executor.shutdown, wait=True))
 
     def stats(self) -> Dict[str, float]:
-        out: Dict[str, float] = {f"pool_{mode}": float(len(pool)) for mode, pool in self._pools.items()}
-        out.update(in_use=float(len(self._in_use)), dispatching=float(self._dispatching),
-                   unpurged=float(len(self._unpurged)))
-        out.update({f"{name}_total": float(count) for name, count in self._counts.items()})
+        out: Dict[str, float] = {f"pool_ready_{mode}": float(len(pool)) for mode, pool in self._pools.items()}
+        out.update(sandboxes_live=float(self._live()), in_use=float(len(self._in_use)),
+                   dispatching=float(self._dispatching), unpurged=float(len(self._unpurged)))
+        out.update({name: float(count) for name, count in self._counts.items()})
         return out
 
     def ready_problem(self) -> Optional[str]:

@@ -9,7 +9,7 @@ LIMIT_CASES = {
     "wall": ("import time\nwhile True:\n    print('.', end='', flush=True)\n    time.sleep(0.2)",
              "timeout", "ran for more than"),
     "idle": ("input('waiting ')", "timeout", "with nothing happening"),
-    "memory": ("chunks = []\nwhile True:\n    chunks.append(bytearray(10_000_000))", "memory", "too much memory"),
+    "memory": ("chunks = []\nwhile True:\n    chunks.append(bytes(20_000_000))", "memory", "too much memory"),
     "processes": ("import os, time\nwhile True:\n    os.fork()", "failed", "too many processes"),
     "threads": ("import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,)).start()",
                 "failed", "too many processes"),
