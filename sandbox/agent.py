@@ -29,12 +29,12 @@ HOST_CONNECT_SECONDS = 60.0
 
 
 class Agent:
-    def __init__(self, mode: str, workspace: str, uid: int) -> None:
+    def __init__(self, mode: str, workspace: str, uid: int, inherited_env: Dict[str, str]) -> None:
         self.mode = mode
         self.workspace = workspace
         self.uid = uid
         self.limits = Limits()
-        self.env = program_env(workspace, {})
+        self.env = {**inherited_env, **program_env(workspace, {})}
         self.program = Program(mode, workspace, self.env, self.limits, uid)
         self.writer: Optional[asyncio.StreamWriter] = None
         self.claimed = False
@@ -286,10 +286,12 @@ def main() -> None:
     parser.add_argument("--mode", default="python", choices=("python", "pygame", "turtle"))
     parser.add_argument("--workspace", default="/workspace")
     parser.add_argument("--uid", type=int, default=1000)
+    parser.add_argument("--unsafe-inherit-env", action="store_true",
+                        help="TEST ONLY: give the program this process's environment (sabotage check)")
     args = parser.parse_args()
     if os.getuid() == 0:
         os.chown(args.workspace, args.uid, args.uid)
-    agent = Agent(args.mode, args.workspace, args.uid)
+    agent = Agent(args.mode, args.workspace, args.uid, dict(os.environ) if args.unsafe_inherit_env else {})
     asyncio.run(serve(agent, args.listen))
 
 

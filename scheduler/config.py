@@ -35,6 +35,9 @@ class Config:
     sandbox_root: str = str(REPO / "build" / "sandbox")   # made by `make sandbox-env`
     sandbox_uid: int = 1000
     sandbox_start_seconds: float = 20.0      # agent must say hello within this
+    # TEST ONLY: run agents straight on the host (no gVisor, host environment passed through)
+    # so the sabotage tests can prove the deny tests detect a missing sandbox.
+    unsafe_no_isolation: bool = False
     # Capacity and admission
     pool_sizes: Tuple[Tuple[str, int], ...] = (("python", 2), ("pygame", 1), ("turtle", 1))
     max_sandboxes: int = 64                  # live sandboxes, pooled ones included

@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from scheduler import bundle
 from scheduler.agent_link import AgentLink, AgentLinkClosed
@@ -55,6 +55,8 @@ class LocalScheduler(Scheduler):
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
+        if self.config.unsafe_no_isolation:
+            log.warning("UNSAFE_NO_ISOLATION", detail="test-only setting: programs run on the host")
         os.makedirs(self._sandboxes_dir, mode=0o700, exist_ok=True)
         os.makedirs(self.config.runsc_root, mode=0o700, exist_ok=True)
         await self.purge_orphans()
@@ -139,14 +141,31 @@ class LocalScheduler(Scheduler):
         await asyncio.shield(record.launching)
 
     async def _spawn_runsc(self, record: _Record) -> None:
+        command = [*self._runsc_flags(), "run", "--bundle", record.directory, record.id]
+        environment = None
+        if self.config.unsafe_no_isolation:
+            command, environment = self._unsafe_host_agent(record)
         agent_log = open(os.path.join(record.directory, "agent.log"), "wb")
         try:
             record.process = await asyncio.create_subprocess_exec(
-                *self._runsc_flags(), "run", "--bundle", record.directory, record.id,
-                stdin=asyncio.subprocess.DEVNULL, stdout=agent_log, stderr=agent_log,
-                start_new_session=True)
+                *command, stdin=asyncio.subprocess.DEVNULL, stdout=agent_log, stderr=agent_log,
+                start_new_session=True, env=environment, cwd=str(REPO))
         finally:
             agent_log.close()
+
+    def _unsafe_host_agent(self, record: _Record) -> Tuple[List[str], Dict[str, str]]:
+        """TEST ONLY (sabotage check): the same agent, on the host, with the host's environment."""
+        workspace = os.path.join(record.directory, "workspace")
+        os.makedirs(workspace)
+        root = self.config.sandbox_root
+        site = os.path.join(root, "env", "lib", "python3.10", "site-packages")
+        command = [os.path.join(root, "python", "bin", "python3.10"), "-m", "sandbox.agent",
+                   "--listen", "unix:" + os.path.join(record.directory, "sock", "agent.sock"),
+                   "--mode", record.mode, "--workspace", workspace, "--uid", str(self.config.sandbox_uid),
+                   "--unsafe-inherit-env"]
+        for directory in (self.config.state_dir, self._sandboxes_dir, record.directory):
+            os.chmod(directory, 0o711)  # the program's uid must reach its workspace
+        return command, {**os.environ, "PYTHONPATH": f"{site}:{REPO}"}
 
     async def _connect(self, record: _Record) -> AgentLink:
         path = os.path.join(record.directory, "sock", "agent.sock")

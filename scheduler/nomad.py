@@ -204,6 +204,10 @@ class NomadScheduler(Scheduler):
         if sandbox is None:
             self._admit()
             sandbox = await self._start_counted(mode)
+        if self._closed:   # shut down while this start was on its way
+            sandbox.link.close()
+            await asyncio.shield(self._spawn(self._cleanups, self._purge(sandbox.id)))
+            raise Unavailable("the Nomad scheduler is shut down")
         self._counts["acquired_warm" if sandbox.warm else "acquired_cold"] += 1
         self._in_use[sandbox.id] = sandbox
         self._kick()
@@ -251,7 +255,15 @@ class NomadScheduler(Scheduler):
     def ready_problem(self) -> Optional[str]:
         if self._closed:
             return "the Nomad scheduler is shut down"
-        return self._problem
+        if self._problem:
+            return self._problem
+        if any(self._pools.values()):
+            return None
+        if self._live() >= self._config.max_sandboxes:
+            return f"at capacity: {self._live()} sandboxes live"
+        if self._dispatching >= self._settings.max_dispatching:
+            return f"at capacity: {self._dispatching} sandbox starts in flight"
+        return None
 
     # ------------------------------------------------------------------ acquiring
 
@@ -530,21 +542,31 @@ class NomadScheduler(Scheduler):
         return True
 
     async def _drop_dead_pooled(self) -> None:
+        """Pooled sandboxes that died, or sit on a draining node, are replaced.
+
+        A drain gives running batch allocations until its deadline; a pooled sandbox
+        claimed just before that deadline would be cut off mid-run, so it goes now.
+        """
         for mode, pool in self._pools.items():
             for sandbox in list(pool):
-                if sandbox.link.closed or not await self._still_running(sandbox.id):
-                    with contextlib.suppress(ValueError):
-                        pool.remove(sandbox)
-                        sandbox.link.close()
-                        log.warning("nomad_pooled_sandbox_lost", job=sandbox.id, mode=mode)
-                        self._spawn(self._cleanups, self._purge(sandbox.id))
+                why = "its connection closed" if sandbox.link.closed else await self._unusable(sandbox.id)
+                if why and sandbox in pool:
+                    pool.remove(sandbox)
+                    sandbox.link.close()
+                    log.warning("nomad_pooled_sandbox_dropped", job=sandbox.id, mode=mode, reason=why)
+                    self._spawn(self._cleanups, self._purge(sandbox.id))
 
-    async def _still_running(self, job_id: str) -> bool:
+    async def _unusable(self, job_id: str) -> str:
+        """Why a pooled sandbox must not be handed out, or "" when it may."""
         try:
             allocations = await self._call(self._nomad.allocations, job_id)
+            if not allocations or allocations[-1].terminal or allocations[-1].status != "running":
+                return "its allocation is not running"
+            if await self._call(self._nomad.migrating, allocations[-1].id):
+                return "its node is draining"
         except ClusterAPIError:
-            return True   # unknown is not dead; the next round asks again
-        return bool(allocations) and allocations[-1].status == "running" and not allocations[-1].terminal
+            return ""   # unknown is not dead; the next round asks again
+        return ""
 
     def _start_refills(self) -> None:
         for mode in MODES:

@@ -102,6 +102,11 @@ class NomadAPI:
         reply = self._json(self._client.job.get_allocations, path_id(job_id))
         return sorted((_allocation(stub) for stub in reply), key=lambda a: a.create_index)
 
+    def migrating(self, alloc_id: str) -> bool:
+        """True when Nomad wants the allocation off its node: the node is being drained."""
+        reply = self._json(self._client.allocation.get_allocation, path_id(alloc_id))
+        return bool((reply.get("DesiredTransition") or {}).get("Migrate"))
+
     def job_meta(self, job_id: str) -> Optional[Dict[str, str]]:
         """The job's meta, or None when the job no longer exists."""
         try:

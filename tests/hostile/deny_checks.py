@@ -76,8 +76,8 @@ traced = [p for p in pids if p != os.getpid() and libc.ptrace(16, p, 0, 0) == 0]
 print('PROCS', len(others), 'TRACED', traced)
 """
     result = await run_program(ws, program)
-    line = next(l for l in result.text.splitlines() if l.startswith("PROCS"))
-    assert line == "PROCS 0 TRACED []", result.text
+    lines = [line for line in result.text.splitlines() if line.startswith("PROCS")]
+    assert lines == ["PROCS 0 TRACED []"], result.text
 
 
 DENY_CHECKS = {"files": host_files, "environment": environment_secrets, "network": network,

@@ -1,0 +1,38 @@
+"""Sabotage check: with isolation switched off, every deny check must fail.
+
+This proves the deny tests test something.  Only the deny checks run here, never the
+resource bombs: without gVisor they would hit the host.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.client import connect
+from tests.hostile.deny_checks import DENY_CHECKS
+from tests.service import Service
+
+# What each check must have seen when it fails for the right reason (not a crash).
+EVIDENCE = {"files": r"SEEN \['", "environment": r"SECRETS \['", "network": r"REACHED \['",
+            "processes": r"PROCS [1-9]"}
+# A uid nothing else on the host uses: an agent ends all of its uid's processes, so with no
+# sandbox around them agents would end each other's programs; hence no warm pool here.
+UNSAFE_UID = "64123"
+
+
+@pytest.fixture(scope="module")
+def unsafe_service():
+    service = Service({"PYPLAY_UNSAFE_NO_ISOLATION": "true", "PYPLAY_SANDBOX_UID": UNSAFE_UID,
+                       "PYPLAY_POOL_PYTHON": "0"}).start(wait_ready=20)
+    yield service
+    service.stop()
+    service.cleanup()
+
+
+@pytest.mark.parametrize("name", sorted(DENY_CHECKS))
+async def test_deny_check_fails_without_isolation(unsafe_service, name):
+    ws = await connect(unsafe_service.url)
+    try:
+        with pytest.raises(AssertionError, match=EVIDENCE[name]):
+            await DENY_CHECKS[name](ws, unsafe_service)
+    finally:
+        await ws.close()
