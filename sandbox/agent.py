@@ -25,7 +25,7 @@ from sandbox.workspace import WorkspaceError, decode_files, write_files
 
 READ_CHUNK = 16 * 1024
 WATCH_SECONDS = 0.5
-HOST_CONNECT_SECONDS = 60.0
+ORPHAN_SECONDS = 30.0
 
 
 class Agent:
@@ -36,7 +36,9 @@ class Agent:
         self.limits = Limits()
         self.env = {**inherited_env, **program_env(workspace, {})}
         self.program = Program(mode, workspace, self.env, self.limits, uid)
-        self.writer: Optional[asyncio.StreamWriter] = None
+        self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
+        self.connections = 0
+        self.last_disconnect = time.monotonic()
         self.claimed = False
         self.reason: Optional[str] = None
         self.limit: Optional[str] = None
@@ -50,25 +52,43 @@ class Agent:
 
     # -- connection ---------------------------------------------------------------------------
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.writer is not None:  # one claim per sandbox, ever
+        """Every connection gets HELLO (health checks connect too); the first to CLAIM owns
+        the sandbox, and when the owner goes away nobody is watching, so everything ends."""
+        if self.writer is not None:
             writer.close()
             return
-        self.writer = writer
-        await self.send_json(wire.Kind.HELLO, {"version": wire.VERSION, "python": platform.python_version(),
-                                               "mode": self.mode, "pid": os.getpid()})
+        self.connections += 1
         decoder = wire.FrameDecoder()
         try:
+            writer.write(wire.encode_json(wire.Kind.HELLO, {
+                "version": wire.VERSION, "python": platform.python_version(), "mode": self.mode, "pid": os.getpid()}))
+            await writer.drain()
             while not self.done.is_set():
                 data = await reader.read(65536)
                 if not data:
                     break
                 for frame in decoder.feed(data):
-                    await self.on_frame(frame)
+                    if self.writer is None and frame.kind == wire.Kind.CLAIM:
+                        self.writer = writer
+                        await self.claim(frame.json())
+                    elif self.writer is writer:
+                        await self.on_frame(frame)
         except (wire.WireError, ConnectionError, ValueError) as error:
-            print(f"agent: bad frame from host: {error}", file=sys.stderr)
-        # The host went away (or broke the protocol): nobody is watching, so end everything.
-        self.end("stopped")
-        self.done.set()
+            print(f"agent: connection dropped: {error}", file=sys.stderr)
+        finally:
+            self.connections -= 1
+            self.last_disconnect = time.monotonic()
+        if self.writer is writer:
+            self.end("stopped")
+            self.done.set()
+
+    def watch_for_orphaning(self) -> None:
+        """Unclaimed and nobody connected for a while: the host that made us is gone."""
+        if self.writer is None and not self.connections and \
+                time.monotonic() - self.last_disconnect > ORPHAN_SECONDS:
+            self.done.set()
+        elif not self.done.is_set():
+            asyncio.get_running_loop().call_later(1.0, self.watch_for_orphaning)
 
     async def send_json(self, kind: wire.Kind, obj: Any) -> None:
         await self.send(wire.encode_json(kind, obj))
@@ -83,9 +103,7 @@ class Agent:
             self.end("stopped")
 
     async def on_frame(self, frame: wire.Frame) -> None:
-        if frame.kind == wire.Kind.CLAIM and not self.claimed:
-            await self.claim(frame.json())
-        elif frame.kind == wire.Kind.STDIN and self.claimed:
+        if frame.kind == wire.Kind.STDIN and self.claimed:
             self.last_activity = time.monotonic()
             self.write_stdin(frame.payload)
         elif frame.kind == wire.Kind.RESIZE and self.claimed:
@@ -264,8 +282,7 @@ async def serve(agent: Agent, listen: str) -> None:
     else:
         host, _, port = address.rpartition(":")
         server = await asyncio.start_server(agent.handle, host or "0.0.0.0", int(port))
-    # A host that never connects (it died while this sandbox booted) must not leave us running.
-    loop.call_later(HOST_CONNECT_SECONDS, lambda: agent.writer is None and agent.done.set())
+    agent.watch_for_orphaning()
     await agent.done.wait()
     server.close()
     if agent.writer is not None:

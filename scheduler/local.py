@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Tuple
 
 from scheduler import bundle
 from scheduler.agent_link import AgentLink, AgentLinkClosed
-from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, Unavailable
-from scheduler.config import REPO, Config
+from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, SchedulerError, Unavailable
+from scheduler.config import MODES, REPO, Config
 from scheduler.logs import get_logger
 from scheduler.pool import WarmPool
 
@@ -51,6 +51,7 @@ class LocalScheduler(Scheduler):
                               may_grow=lambda: len(self._records) < config.max_sandboxes,
                               refill_delay=config.refill_delay_seconds)
         self._runsc = shutil.which(config.runsc) or config.runsc
+        self._closed = False
         self.counters = {"sandboxes_created": 0, "sandboxes_failed": 0, "acquired_warm": 0, "acquired_cold": 0}
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -63,6 +64,7 @@ class LocalScheduler(Scheduler):
         self._pool.start()
 
     async def close(self) -> None:
+        self._closed = True
         await self._pool.close()
         while self._records:  # a cancelled refill may still be tearing its sandbox down
             await asyncio.gather(*(self._destroy(record) for record in list(self._records.values())),
@@ -88,6 +90,10 @@ class LocalScheduler(Scheduler):
 
     # -- handing out sandboxes ----------------------------------------------------------------
     async def acquire(self, mode: str) -> Sandbox:
+        if mode not in MODES:
+            raise SchedulerError(f"unknown mode {mode!r}")
+        if self._closed:
+            raise Unavailable("the scheduler is shutting down")
         sandbox = self._pool.take(mode)
         if sandbox is not None:
             self.counters["acquired_warm"] += 1
@@ -266,6 +272,8 @@ class LocalScheduler(Scheduler):
         return values
 
     def ready_problem(self) -> Optional[str]:
+        if self._closed:
+            return "shutting down"
         if len(self._records) >= self.config.max_sandboxes and not any(
                 self._pool.ready_count(mode) for mode, _ in self.config.pool_sizes):
             return f"at capacity: {len(self._records)} sandboxes live"

@@ -180,6 +180,7 @@ class NomadScheduler(Scheduler):
         self._problem: Optional[str] = None
         self._orphans_done = False
         self._closed = False
+        self._executor_down = False
 
     @classmethod
     def from_config(cls, config: Config, environ: Optional[Mapping[str, str]] = None) -> "NomadScheduler":
@@ -239,6 +240,7 @@ class NomadScheduler(Scheduler):
             self._spawn(self._cleanups, self._purge(sandbox.id))
         while self._cleanups:
             await asyncio.gather(*list(self._cleanups), return_exceptions=True)
+        self._executor_down = True
         self._nomad.close()
         self._consul.close()
         # Off the loop: a call still in flight may take up to the API timeout to return.
@@ -310,10 +312,17 @@ class NomadScheduler(Scheduler):
         return sum(len(pool) for pool in self._pools.values()) + len(self._in_use) + self._dispatching
 
     async def _start_counted(self, mode: str) -> Sandbox:
+        """A cold start for one acquire.  Run as our own task, so close() can stop it."""
         bound = min(self._settings.start_seconds, self._config.acquire_seconds)
         self._dispatching += 1
+        launch = self._spawn(self._workers, self._launch(mode, bound, pool="cold"))
         try:
-            return await self._launch(mode, bound, pool="cold")
+            return await launch
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._closed and not (current and getattr(current, "cancelling", lambda: 0)()):
+                raise Unavailable("the Nomad scheduler is shut down") from None
+            raise
         finally:
             self._dispatching -= 1
             self._kick()
@@ -627,6 +636,8 @@ class NomadScheduler(Scheduler):
     # ------------------------------------------------------------------ plumbing
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor_down:
+            raise ClusterAPIError("the Nomad scheduler is shut down")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 

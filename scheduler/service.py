@@ -49,6 +49,9 @@ def create_app(config: Config, scheduler: Optional[Scheduler] = None) -> Sanic:
     app.config.WEBSOCKET_PING_INTERVAL = 20
     app.config.WEBSOCKET_PING_TIMEOUT = 40
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 2.0
+    # uvloop's subprocesses inherit Sanic's (inheritable) listening socket: a sandbox that
+    # outlived a killed service would then hold port 8000.  The stdlib loop closes it.
+    app.config.USE_UVLOOP = False
     app.config.KEEP_ALIVE_TIMEOUT = 75
     services = Services(config, scheduler or make_scheduler(config), RunRegistry(config.ticket_seconds))
     app.ctx.services = services

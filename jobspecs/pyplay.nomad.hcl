@@ -1,0 +1,158 @@
+# pyplay control service: the Sanic app the IDE talks to (ws://HOST/ and /v1/...).
+#
+# In this version the control service *is* the proxy: the process that dispatches a
+# sandbox (scheduler/nomad.py) also holds the student's WebSocket and joins it to the
+# sandbox's PTY and VNC ports. So "the proxies" are the allocations of this job, and they
+# run only on the proxy clients, whose security group is the one allowed to reach sandbox
+# ports (terraform/modules/pyplay/security.tf).
+#
+#   Deploy or update:   nomad job run -var image_tag=0.1.0 jobspecs/pyplay.nomad.hcl
+#   Status:             nomad job status pyplay
+#   Logs:               nomad alloc logs -job pyplay            (JSON lines, one per run start/end)
+#   Scale:              nomad job scale pyplay web 3
+#
+# It needs a Nomad ACL token that may dispatch, read and purge pyplay-sandbox children,
+# stored once as a Nomad variable (see docs/operators.md):
+#   nomad var put nomad/jobs/pyplay nomad_token=<secret id> consul_token=<secret id>
+
+variable "image" {
+  type        = string
+  description = "Control service image repository."
+  default     = "pyplay/service"
+}
+
+variable "image_tag" {
+  type        = string
+  description = "Control service image tag: a fixed version, never latest."
+  default     = "0.1.0"
+
+  validation {
+    condition     = var.image_tag != "latest" && var.image_tag != ""
+    error_message = "Pin the service image: image_tag must be a fixed version, not latest."
+  }
+}
+
+variable "instances" {
+  type        = number
+  description = "Control/proxy instances; at most one per proxy client (they use static port 8000)."
+  default     = 2
+}
+
+variable "datacenters" {
+  type        = list(string)
+  description = "Datacenters of the proxy clients."
+  default     = ["dc1"]
+}
+
+variable "allowed_origins" {
+  type        = string
+  description = "Comma-separated origins of the IDE allowed to open WebSockets."
+  default     = "https://ide.example.org"
+}
+
+job "pyplay" {
+  type        = "service"
+  datacenters = var.datacenters
+
+  constraint {
+    attribute = "${node.class}"
+    value     = "proxy"
+  }
+
+  group "web" {
+    count = var.instances
+
+    # One instance per proxy client: the load balancer sends port 8000 of every proxy
+    # client to this job, and a second instance on the same host could not bind it.
+    constraint {
+      operator = "distinct_hosts"
+      value    = "true"
+    }
+
+    # Rolling updates one instance at a time; an instance counts as healthy only when
+    # /readyz passes (it can reach Nomad and Consul and take a run). A bad release rolls back.
+    update {
+      max_parallel      = 1
+      health_check      = "checks"
+      min_healthy_time  = "10s"
+      healthy_deadline  = "3m"
+      progress_deadline = "10m"
+      auto_revert       = true
+    }
+
+    network {
+      port "http" {
+        static = 8000
+      }
+    }
+
+    task "pyplay" {
+      driver = "docker"
+
+      # Open WebSockets get this long to finish before the task is killed on deploys and
+      # drains; resumable runs reconnect to another instance only if it can reach them.
+      kill_timeout = "60s"
+      kill_signal  = "SIGTERM"
+
+      config {
+        image           = "${var.image}:${var.image_tag}"
+        ports           = ["http"]
+        privileged      = false
+        cap_drop        = ["ALL"]
+        readonly_rootfs = true
+      }
+
+      env {
+        PYPLAY_SCHEDULER       = "nomad"
+        PYPLAY_HOST            = "0.0.0.0"
+        PYPLAY_PORT            = "8000"
+        PYPLAY_ALLOWED_ORIGINS = var.allowed_origins
+        PYPLAY_LOG_FORMAT      = "json"
+        # The local Nomad and Consul agents; they forward to the servers.
+        NOMAD_ADDR       = "http://${attr.unique.network.ip-address}:4646"
+        CONSUL_HTTP_ADDR = "${attr.unique.network.ip-address}:8500"
+        # Stable across restarts of this instance, so a restarted instance purges exactly
+        # the sandboxes it had dispatched before.
+        PYPLAY_NOMAD_OWNER = "${NOMAD_ALLOC_NAME}"
+      }
+
+      template {
+        destination = "secrets/tokens.env"
+        env         = true
+        data        = <<-EOT
+          {{ with nomadVar "nomad/jobs/pyplay" }}
+          NOMAD_TOKEN={{ .nomad_token }}
+          CONSUL_HTTP_TOKEN={{ .consul_token }}
+          {{ end }}
+        EOT
+      }
+
+      resources {
+        cpu    = 1000
+        memory = 512
+      }
+
+      service {
+        name = "pyplay"
+        port = "http"
+        tags = ["pyplay", "http"]
+
+        check {
+          name     = "alive"
+          type     = "http"
+          path     = "/healthz"
+          interval = "5s"
+          timeout  = "2s"
+        }
+
+        check {
+          name     = "ready"
+          type     = "http"
+          path     = "/readyz"
+          interval = "5s"
+          timeout  = "2s"
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,58 @@
+# The public entry: an application load balancer in front of the proxy clients' port 8000.
+# WebSockets pass through ALBs as they are; the idle timeout decides how long a silent
+# terminal (a student thinking) survives, so it is at least an hour.
+
+resource "aws_lb" "pyplay" {
+  name                       = var.name
+  load_balancer_type         = "application"
+  internal                   = false
+  security_groups            = [aws_security_group.lb.id]
+  subnets                    = aws_subnet.public[*].id
+  idle_timeout               = var.lb_idle_timeout_seconds
+  drop_invalid_header_fields = true
+  tags                       = local.common_tags
+}
+
+resource "aws_lb_target_group" "pyplay" {
+  name                 = "${var.name}-web"
+  port                 = 8000
+  protocol             = "HTTP"
+  vpc_id               = aws_vpc.this.id
+  deregistration_delay = 60
+
+  health_check {
+    path                = "/readyz"
+    matcher             = "200"
+    interval            = 10
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.pyplay.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  certificate_arn   = var.certificate_arn
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.pyplay.arn
+  }
+}
+
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.pyplay.arn
+  port              = 80
+  protocol          = "HTTP"
+
+  default_action {
+    type = "redirect"
+    redirect {
+      port        = "443"
+      protocol    = "HTTPS"
+      status_code = "HTTP_301"
+    }
+  }
+}
