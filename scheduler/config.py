@@ -46,7 +46,7 @@ class Config:
     refill_delay_seconds: float = 0.3        # let a claimed run start before its replacement boots
     # Protocol
     max_message_bytes: int = 16 * 1024 * 1024
-    max_runs_per_client: int = 4
+    max_runs_per_client: int = 64            # per client address: a classroom shares one NAT address
     messages_per_second: float = 200.0
     replay_bytes: int = 1024 * 1024          # output kept for resume
     resume_grace_seconds: float = 60.0
