@@ -18,7 +18,7 @@ async def relay_display(ws: Any, run: Any) -> None:
     try:
         reader, writer = await run.sandbox.open_vnc()
     except OSError as error:
-        log.warning("display_unreachable", run=run.id, error=str(error))
+        log.warning("display_unreachable", run=run.id, error=str(error), endpoint=str(run.sandbox.vnc_endpoint))
         await ws.close(code=1011, reason="display not available")
         return
 

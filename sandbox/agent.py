@@ -18,6 +18,7 @@ import time
 from typing import Any, Dict, Optional
 
 from sandbox import wire
+from sandbox.desktop import DISPLAY_MODES, Desktop, serve_rfb_over_tcp
 from sandbox.limits import Limits
 from sandbox.program import Program, describe_status, program_env, student_pids
 from sandbox.ratelimit import TokenBucket
@@ -26,15 +27,22 @@ from sandbox.workspace import WorkspaceError, decode_files, write_files
 READ_CHUNK = 16 * 1024
 WATCH_SECONDS = 0.5
 ORPHAN_SECONDS = 30.0
+LAUNCHER_WARM_SECONDS = 30.0
+RFB_TCP_SOCKET = "/tmp/.pyplay-vnc.sock"  # Xvnc's socket when RFB is relayed over TCP
 
 
 class Agent:
-    def __init__(self, mode: str, workspace: str, uid: int, inherited_env: Dict[str, str]) -> None:
+    def __init__(self, mode: str, workspace: str, uid: int, inherited_env: Dict[str, str],
+                 rfb_unix_path: Optional[str] = None) -> None:
         self.mode = mode
         self.workspace = workspace
         self.uid = uid
         self.limits = Limits()
         self.env = {**inherited_env, **program_env(workspace, {})}
+        self.desktop: Optional[Desktop] = None
+        if mode in DISPLAY_MODES and rfb_unix_path:
+            self.desktop = Desktop.start(rfb_unix_path)
+            self.env = self.desktop.environment(self.env)
         self.program = Program(mode, workspace, self.env, self.limits, uid)
         self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
         self.connections = 0
@@ -133,13 +141,20 @@ class Agent:
         entry_path = os.path.join(self.workspace, entry)
         self.program.go(entry_path, os.path.dirname(entry_path), {})
         self.started_at = self.last_activity = time.monotonic()
-        await self.send_json(wire.Kind.STARTED, {"display": None})
+        display = None
+        if self.desktop is not None:
+            display = {"width": self.desktop.size[0], "height": self.desktop.size[1]}
+        await self.send_json(wire.Kind.STARTED, {"display": display})
         loop = asyncio.get_running_loop()
         loop.add_reader(self.program.master_fd, self.readable.set)
         asyncio.ensure_future(self.pump_output())
         asyncio.ensure_future(self.watch_limits())
         self.program.channel.setblocking(False)
         loop.add_reader(self.program.channel.fileno(), self.read_reports)
+
+    async def on_display_size(self, width: int, height: int) -> None:
+        if self.claimed:
+            await self.send_json(wire.Kind.DISPLAY, {"width": width, "height": height})
 
     def write_stdin(self, data: bytes) -> None:
         """Keystrokes into the PTY.  gVisor's line discipline does not turn ^C or ^\\ into
@@ -211,7 +226,21 @@ class Agent:
             return
         if self.program_exited.is_set():
             return
+        if reason == "stopped" and self.desktop is not None:
+            asyncio.ensure_future(self.stop_display_program())
+            return
         self.program.signal_group(signal.SIGTERM if reason == "stopped" else signal.SIGKILL)
+        asyncio.get_running_loop().call_later(self.limits.stop_grace_seconds, self.program.kill_everything)
+
+    async def stop_display_program(self) -> None:
+        """Stop = the window's close button first (pygame.QUIT, Tk's WM_DELETE_WINDOW), then signals."""
+        await self.desktop.close_windows()
+        try:
+            await asyncio.wait_for(self.program_exited.wait(), self.limits.stop_grace_seconds)
+            return
+        except asyncio.TimeoutError:
+            pass
+        self.program.signal_group(signal.SIGTERM)
         asyncio.get_running_loop().call_later(self.limits.stop_grace_seconds, self.program.kill_everything)
 
     def on_child(self) -> None:
@@ -273,9 +302,17 @@ def _clamp(value: Any, low: int, high: int, default: int) -> int:
     return max(low, min(high, value))
 
 
-async def serve(agent: Agent, listen: str) -> None:
+async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGCHLD, agent.on_child)
+    # Only listen once everything is warm: a HELLO means "ready to run at once".
+    await agent.program.wait_until_warm(loop, LAUNCHER_WARM_SECONDS)
+    rfb_server = None
+    if agent.desktop is not None:
+        await agent.desktop.start_helpers(agent.on_display_size)
+        if rfb_tcp:
+            host, _, port = rfb_tcp.rpartition(":")
+            rfb_server = await serve_rfb_over_tcp(agent.desktop.xvnc.rfb_unix_path, host or "0.0.0.0", int(port))
     kind, _, address = listen.partition(":")
     if kind == "unix":
         server = await asyncio.start_unix_server(agent.handle, path=address)
@@ -285,6 +322,10 @@ async def serve(agent: Agent, listen: str) -> None:
     agent.watch_for_orphaning()
     await agent.done.wait()
     server.close()
+    if rfb_server is not None:
+        rfb_server.close()
+    if agent.desktop is not None:
+        agent.desktop.stop()
     if agent.writer is not None:
         await _close_quietly(agent.writer)
 
@@ -303,13 +344,17 @@ def main() -> None:
     parser.add_argument("--mode", default="python", choices=("python", "pygame", "turtle"))
     parser.add_argument("--workspace", default="/workspace")
     parser.add_argument("--uid", type=int, default=1000)
+    parser.add_argument("--vnc-listen", help="display modes: unix:/path (Xvnc's own socket) or tcp:host:port")
     parser.add_argument("--unsafe-inherit-env", action="store_true",
                         help="TEST ONLY: give the program this process's environment (sabotage check)")
     args = parser.parse_args()
     if os.getuid() == 0:
         os.chown(args.workspace, args.uid, args.uid)
-    agent = Agent(args.mode, args.workspace, args.uid, dict(os.environ) if args.unsafe_inherit_env else {})
-    asyncio.run(serve(agent, args.listen))
+    kind, _, address = (args.vnc_listen or "").partition(":")
+    rfb_unix_path = address if kind == "unix" else RFB_TCP_SOCKET
+    agent = Agent(args.mode, args.workspace, args.uid, dict(os.environ) if args.unsafe_inherit_env else {},
+                  rfb_unix_path if args.vnc_listen else None)
+    asyncio.run(serve(agent, args.listen, address if kind == "tcp" else None))
 
 
 if __name__ == "__main__":

@@ -69,15 +69,25 @@ def _wait_for_go(channel):
     return json.loads(buffer)
 
 
+def _focus_like_a_window_manager():
+    """No window manager hands out keyboard focus here, so Tk's focus_set (listen(),
+    textinput's entry field) must take the X focus itself, as focus_force does."""
+    import tkinter
+    tkinter.Misc.focus_set = tkinter.Misc.focus_force
+    tkinter.Misc.focus = tkinter.Misc.focus_force
+
+
 def _preload(mode):
-    if mode in ("pygame", "turtle"):
-        sys.path.insert(0, os.path.dirname(_HERE))
-        try:
-            from sandbox import preload  # only present once display modes exist
-        except ImportError:
-            preload = None
-        if preload is not None:
-            preload.prepare(mode)
+    """Warm sandboxes of display modes have pygame or tkinter imported before the claim."""
+    if mode not in ("pygame", "turtle"):
+        return
+    sys.path.insert(0, os.path.dirname(_HERE))
+    try:
+        from sandbox import preload
+        preload.prewarm(["pygame"] if mode == "pygame" else ["tkinter", "turtle"])
+        if mode == "turtle":
+            _focus_like_a_window_manager()
+    finally:
         del sys.path[0]
         for name in [n for n in sys.modules if n == "sandbox" or n.startswith("sandbox.")]:
             del sys.modules[name]
@@ -87,6 +97,7 @@ def main():
     channel = socket.socket(fileno=int(sys.argv[1]))
     os.set_inheritable(channel.fileno(), False)
     _preload(sys.argv[2] if len(sys.argv) > 2 else "python")
+    channel.sendall(b"ready\n")
     go = _wait_for_go(channel)
     entry = go["entry"]
     entry_dir = os.path.dirname(entry)

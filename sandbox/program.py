@@ -3,6 +3,7 @@
 Signals go to the program's whole process group, the way a terminal delivers
 them, and a stop escalates: polite signal, then SIGTERM, then SIGKILL.
 """
+import asyncio
 import json
 import os
 import resource
@@ -83,8 +84,20 @@ class Program:
     def pid(self) -> int:
         return self.process.pid
 
+    async def wait_until_warm(self, loop: "asyncio.AbstractEventLoop", timeout: float) -> None:
+        """The launcher says "ready" once its interpreter (and pygame or tkinter) is loaded:
+        a sandbox is only offered as warm after that."""
+        self.channel.setblocking(False)
+        received = b""
+        while not received.endswith(b"\n"):
+            chunk = await asyncio.wait_for(loop.sock_recv(self.channel, 64), timeout)
+            if not chunk:
+                raise OSError("the launcher exited before it was ready")
+            received += chunk
+
     def go(self, entry: str, cwd: str, env: Dict[str, str]) -> None:
         message = json.dumps({"entry": entry, "cwd": cwd, "env": env}) + "\n"
+        self.channel.setblocking(True)
         self.channel.sendall(message.encode())
 
     def resize(self, rows: int, cols: int) -> None:

@@ -60,8 +60,9 @@ def mounts(sandbox_root: str, agent_source: str, socket_dir: str, limits: Limits
 
 
 def agent_args(mode: str, uid: int) -> List[str]:
+    display = [] if mode == "python" else ["--vnc-listen", "unix:" + VNC_SOCKET]
     return [ENV_ROOT + "/bin/python3", "-m", "sandbox.agent", "--listen", "unix:" + AGENT_SOCKET,
-            "--mode", mode, "--workspace", WORKSPACE, "--uid", str(uid)]
+            "--mode", mode, "--workspace", WORKSPACE, "--uid", str(uid), *display]
 
 
 def spec(mode: str, sandbox_root: str, agent_source: str, socket_dir: str, limits: Limits,

@@ -34,7 +34,7 @@ class Config:
     state_dir: str = "/run/pyplay"           # per-sandbox bundles, sockets, runsc state
     sandbox_root: str = str(REPO / "build" / "sandbox")   # made by `make sandbox-env`
     sandbox_uid: int = 1000
-    sandbox_start_seconds: float = 20.0      # agent must say hello within this
+    sandbox_start_seconds: float = 60.0      # agent must say hello within this (busy machines are slow)
     # TEST ONLY: run agents straight on the host (no gVisor, host environment passed through)
     # so the sabotage tests can prove the deny tests detect a missing sandbox.
     unsafe_no_isolation: bool = False

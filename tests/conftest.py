@@ -48,6 +48,11 @@ def tight_service():
     yield from _service(TIGHT_LIMITS)
 
 
+@pytest.fixture(scope="session")
+def display_service():
+    yield from _service({"PYPLAY_POOL_PYTHON": "0", "PYPLAY_POOL_PYGAME": "1", "PYPLAY_POOL_TURTLE": "1"})
+
+
 @pytest.fixture
 async def ws(service):
     socket = await connect(service.url)

@@ -52,7 +52,7 @@ class Service:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"service exited: {self.log()[-3000:]}")
-            if self.pool_ready():
+            if all(self.pool_ready(mode) for mode in ("python", "pygame", "turtle")):
                 return self
             time.sleep(0.1)
         raise RuntimeError(f"service not ready in {wait_ready}s: {self.log()[-3000:]}")
@@ -73,7 +73,7 @@ class Service:
 
     def pool_ready(self, mode: str = "python") -> bool:
         try:
-            wanted = int(self.env.get(f"PYPLAY_POOL_{mode.upper()}", "2"))
+            wanted = int(self.env.get(f"PYPLAY_POOL_{mode.upper()}", {"python": "2"}.get(mode, "1")))
             return self.metrics().get(f"pyplay_pool_ready_{mode}", 0) >= wanted
         except OSError:
             return False

@@ -10,13 +10,19 @@ environment with the same three methods:
 """
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import tempfile
 from typing import Any, AsyncIterator, List, Tuple
 
 import pytest
 
 from sandbox import wire
 from scheduler.base import Busy, Sandbox, Scheduler, SchedulerError
-from scheduler.config import MODES
+from scheduler.config import MODES, Config
+from scheduler.local import LocalScheduler
 from scheduler.nomad import NomadScheduler
 from tests.nomad.conftest import config_for_tests
 from tests.nomad.helpers import claim_and_run, eventually
@@ -47,12 +53,45 @@ class NomadFakesEnv:
             await scheduler.close()
 
 
-@pytest.fixture(params=["nomad-fakes"])
+class LocalGvisorEnv:
+    """LocalScheduler with real gVisor sandboxes, each scheduler in its own state dir."""
+
+    def __init__(self) -> None:
+        self._made: List[Tuple[Scheduler, str]] = []
+
+    async def make(self, pool_sizes: Tuple[Tuple[str, int], ...] = NO_POOLS, max_sandboxes: int = 8) -> Scheduler:
+        state_dir = tempfile.mkdtemp(prefix="pyplay-contract-")
+        scheduler = LocalScheduler(Config(state_dir=state_dir, pool_sizes=pool_sizes, max_sandboxes=max_sandboxes))
+        self._made.append((scheduler, state_dir))
+        await scheduler.start()
+        return scheduler
+
+    def exists(self, sandbox: Sandbox) -> bool:
+        return any(os.path.exists(os.path.join(d, "sandboxes", sandbox.id)) or sandbox.id in _runsc_list(d)
+                   for _, d in self._made)
+
+    def pooled(self, scheduler: Scheduler, mode: str) -> int:
+        return int(scheduler.stats()[f"pool_ready_{mode}"])
+
+    async def close(self) -> None:
+        for scheduler, state_dir in self._made:
+            await scheduler.close()
+            assert _runsc_list(state_dir) == [], "LocalScheduler left sandboxes behind"
+            shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _runsc_list(state_dir: str) -> List[str]:
+    output = subprocess.run([shutil.which("runsc") or "runsc", "--root", os.path.join(state_dir, "runsc"),
+                             "list", "-format=json"], capture_output=True, text=True).stdout
+    return [entry["id"] for entry in json.loads(output or "[]") or []]
+
+
+@pytest.fixture(params=["nomad-fakes", "local-gvisor"])
 async def scheduler_env(request) -> AsyncIterator[Any]:
     if request.param == "nomad-fakes":
         env = NomadFakesEnv(request.getfixturevalue("cluster"))
-    else:  # pragma: no cover - other environments are added with their parameter
-        raise AssertionError(request.param)
+    else:
+        env = LocalGvisorEnv()
     try:
         yield env
     finally:

@@ -1,0 +1,190 @@
+"""pygame and turtle through the real service: Xvnc in gVisor, RFB over the display WebSocket."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from tests.client import connect, next_json
+from tests.rfb import RFBClient
+
+KEY_A, KEY_SPACE = 0x61, 0x20
+
+
+class DisplayRun:
+    """A run whose terminal output is collected in the background while the test drives the display."""
+
+    def __init__(self, service, ws, started):
+        self.service, self.ws, self.started = service, ws, started
+        self.output = bytearray()
+        self.events = []
+        self.exit = asyncio.get_running_loop().create_future()
+        self._task = asyncio.ensure_future(self._collect())
+
+    async def _collect(self):
+        while True:
+            message = await self.ws.recv()
+            if isinstance(message, bytes):
+                self.output += message
+                continue
+            event = json.loads(message)
+            self.events.append(event)
+            if event["type"] == "exit":
+                self.exit.set_result(event)
+                return
+
+    async def rfb(self) -> RFBClient:
+        return await RFBClient.open_websocket(f"ws://127.0.0.1:{self.service.port}{self.started['display']['url']}")
+
+    async def wait_output(self, text: str, timeout: float = 20) -> None:
+        for _ in range(int(timeout * 20)):
+            if text.encode() in self.output:
+                return
+            if self.exit.done():
+                break
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {text!r} in output: {bytes(self.output).decode(errors='replace')[-800:]}")
+
+    async def stop(self) -> dict:
+        if not self.exit.done():
+            await self.ws.send(json.dumps({"type": "stop"}))
+        return await asyncio.wait_for(self.exit, 15)
+
+
+async def start(service, program: str, mode: str = "auto", files=()) -> DisplayRun:
+    ws = await connect(service.url)
+    await ws.send(json.dumps({"type": "run", "mode": mode, "files": [{"path": "main.py", "text": program}, *files]}))
+    started = await next_json(ws, timeout=30)
+    assert started["type"] == "started", started
+    return DisplayRun(service, ws, started)
+
+
+PYGAME_FILL = """
+import pygame
+pygame.init()
+screen = pygame.display.set_mode((320, 240))
+colour = (30, 144, 255)
+while True:
+    for event in pygame.event.get():
+        if event.type == pygame.QUIT:
+            raise SystemExit
+        if event.type == pygame.KEYDOWN:
+            print('KEYDOWN', pygame.key.name(event.key), flush=True)
+        if event.type == pygame.MOUSEBUTTONDOWN:
+            print('CLICK', event.pos, flush=True)
+    held = pygame.key.get_pressed()[pygame.K_SPACE]
+    screen.fill((255, 140, 0) if held else colour)
+    pygame.display.flip()
+    pygame.time.wait(15)
+"""
+
+
+async def test_pygame_fill_gives_a_320x240_framebuffer_of_that_colour(display_service):
+    run = await start(display_service, PYGAME_FILL)
+    assert run.started["mode"] == "pygame" and run.started["display"]["url"].startswith("/v1/runs/")
+    rfb = await run.rfb()
+    try:
+        await rfb.wait_for(lambda c: (c.width, c.height) == (320, 240) and c.is_uniform((30, 144, 255)), 30,
+                           "a 320x240 blue desktop")
+    finally:
+        await rfb.close()
+    assert (await run.stop())["reason"] == "stopped"
+
+
+async def test_pygame_sees_held_keys_keydown_names_and_mouse_clicks(display_service):
+    run = await start(display_service, PYGAME_FILL)
+    rfb = await run.rfb()
+    try:
+        await rfb.wait_for(lambda c: c.width == 320 and c.is_uniform((30, 144, 255)), 30, "blue")
+        await rfb.key(KEY_SPACE, True)
+        await rfb.wait_for(lambda c: c.is_uniform((255, 140, 0)), 10, "orange while space is held")
+        await asyncio.sleep(0.3)
+        assert rfb.is_uniform((255, 140, 0))  # still held: still orange
+        await rfb.key(KEY_SPACE, False)
+        await rfb.wait_for(lambda c: c.is_uniform((30, 144, 255)), 10, "blue again after release")
+        await rfb.press(KEY_A)
+        await run.wait_output("KEYDOWN a")
+        await rfb.click(100, 50)
+        await run.wait_output("CLICK (100, 50)")
+    finally:
+        await rfb.close()
+    exit_event = await run.stop()
+    assert exit_event["reason"] == "stopped" and exit_event["code"] == 0  # QUIT first: a clean exit
+
+
+TURTLE_SQUARE = """
+import turtle
+screen = turtle.Screen()
+screen.setup(400, 400)
+t = turtle.Turtle()
+t.speed(0)
+t.hideturtle()
+t.pencolor('red')
+t.pensize(5)
+for _ in range(4):
+    t.forward(100)
+    t.left(90)
+def clicked(x, y):
+    print('CLICKED', round(x), round(y), flush=True)
+def key_k():
+    print('KEY k', flush=True)
+screen.onclick(clicked)
+screen.onkey(key_k, 'k')
+screen.listen()
+cv = screen.getcanvas()
+cv.update()
+# Where turtle's (0, 0) is on the desktop: canvas coordinate 0 seen from the root window.
+print('ORIGIN', cv.winfo_rootx() - int(cv.canvasx(0)), cv.winfo_rooty() - int(cv.canvasy(0)), flush=True)
+print('DRAWN', flush=True)
+turtle.done()
+"""
+
+
+async def test_turtle_square_onclick_and_onkey(display_service):
+    run = await start(display_service, TURTLE_SQUARE)
+    assert run.started["mode"] == "turtle"
+    rfb = await run.rfb()
+    try:
+        await run.wait_output("DRAWN")
+        # The square's sides run from turtle's origin 100 px right and 100 px up.
+        await rfb.wait_for(lambda c: c.width >= 400 and c.count_colour((255, 0, 0), 60) > 300, 20, "a red square")
+        cx, cy = map(int, bytes(run.output).decode().split("ORIGIN ")[1].split()[:2])
+        red = lambda x, y: rfb.count_colour((255, 0, 0), 60, (x - 3, y - 3, 7, 7)) > 0
+        assert red(cx + 50, cy) and red(cx + 100, cy - 50) and red(cx + 50, cy - 100) and red(cx, cy - 50)
+        assert not red(cx + 50, cy - 50)  # inside the square stays white
+        await rfb.click(cx + 30, cy - 40)
+        await run.wait_output("CLICKED")
+        x, y = map(int, bytes(run.output).decode().split("CLICKED ")[1].split()[:2])
+        assert abs(x - 30) <= 1 and abs(y - 40) <= 1, (x, y)
+        await rfb.press(ord("k"))
+        await run.wait_output("KEY k")
+    finally:
+        await rfb.close()
+    assert (await run.stop())["reason"] == "stopped"
+
+
+async def test_turtle_textinput_takes_typed_text(display_service):
+    program = ("import turtle\nturtle.setup(300, 200)\nname = turtle.textinput('Name', 'Your name?')\n"
+               "print('NAME', name, flush=True)\n")
+    run = await start(display_service, program)
+    rfb = await run.rfb()
+    try:
+        # The dialog (Tk's grey, #d9d9d9) is up and has the keyboard focus.
+        await rfb.wait_for(lambda c: c.count_colour((217, 217, 217), 2) > 5000, 20, "the textinput dialog")
+        await asyncio.sleep(0.3)
+        await rfb.type_text("Ada\n")
+        await run.wait_output("NAME Ada")
+    finally:
+        await rfb.close()
+    assert (await asyncio.wait_for(run.exit, 15))["code"] == 0
+
+
+async def test_display_ticket_is_per_run(display_service):
+    run = await start(display_service, PYGAME_FILL)
+    url = run.started["display"]["url"]
+    wrong = url.split("ticket=")[0] + "ticket=guess"
+    with pytest.raises(Exception):
+        client = await RFBClient.open_websocket(f"ws://127.0.0.1:{display_service.port}{wrong}")
+        await client.close()
+    await run.stop()
