@@ -70,14 +70,15 @@ class Config:
         for field in dataclasses.fields(cls):
             raw = environ.get(PREFIX + field.name.upper())
             if raw is not None and field.name not in ("limits", "pool_sizes"):
-                values[field.name] = _parse(field.name, raw, cls.__dataclass_fields__[field.name].default)
+                values[field.name] = parse_env_value(PREFIX + field.name.upper(), raw, cls.__dataclass_fields__[field.name].default)
         values["limits"] = _limits_from_env(environ)
         values["pool_sizes"] = _pools_from_env(environ)
         values.update(overrides)
         return cls(**values)
 
 
-def _parse(name: str, raw: str, default: Any) -> Any:
+def parse_env_value(variable: str, raw: str, default: Any) -> Any:
+    """``raw`` from the environment variable ``variable``, as the type of ``default``."""
     try:
         if isinstance(default, bool):
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
@@ -91,7 +92,7 @@ def _parse(name: str, raw: str, default: Any) -> Any:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         return raw
     except ValueError:
-        raise ConfigError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
+        raise ConfigError(f"{variable}={raw!r} is not a valid {type(default).__name__}") from None
 
 
 def _limits_from_env(environ: Mapping[str, str]) -> Limits:
@@ -100,7 +101,7 @@ def _limits_from_env(environ: Mapping[str, str]) -> Limits:
     for field in dataclasses.fields(Limits):
         raw = environ.get(f"{PREFIX}LIMIT_{field.name.upper()}")
         if raw is not None:
-            value = _parse(f"limit_{field.name}", raw, getattr(defaults, field.name))
+            value = parse_env_value(f"{PREFIX}LIMIT_{field.name.upper()}", raw, getattr(defaults, field.name))
             if value <= 0:
                 raise ConfigError(f"{PREFIX}LIMIT_{field.name.upper()} must be positive")
             values[field.name] = value
@@ -112,5 +113,5 @@ def _pools_from_env(environ: Mapping[str, str]) -> Tuple[Tuple[str, int], ...]:
     for mode in MODES:
         raw = environ.get(f"{PREFIX}POOL_{mode.upper()}")
         if raw is not None:
-            sizes[mode] = _parse(f"pool_{mode}", raw, 0)
+            sizes[mode] = parse_env_value(f"{PREFIX}POOL_{mode.upper()}", raw, 0)
     return tuple(sizes.items())

@@ -26,7 +26,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Set, Tup
 
 from scheduler.agent_link import AgentLink, AgentLinkClosed
 from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, Unavailable
-from scheduler.config import MODES, Config, ConfigError
+from scheduler.config import MODES, Config, ConfigError, parse_env_value
 from scheduler.consul import ConsulClient, ServiceInstance, consul_base_url
 from scheduler.logs import get_logger
 from scheduler.nomad_client import ClusterAPIError, NomadAPI
@@ -95,7 +95,7 @@ class NomadSettings:
             name = STANDARD_ENV.get(field.name, SETTINGS_PREFIX + field.name.upper())
             raw = environ.get(name)
             if raw is not None:
-                values[field.name] = _parse_setting(name, raw, field.default)
+                values[field.name] = parse_env_value(name, raw, field.default)
         values.update(overrides)
         return cls(**values).validated()
 
@@ -121,21 +121,6 @@ class NomadSettings:
                             verify=_verify(self.tls_verify, self.consul_ca_cert),
                             cert=_cert(self.consul_client_cert, self.consul_client_key),
                             timeout=self.api_timeout_seconds)
-
-
-def _parse_setting(name: str, raw: str, default: Any) -> Any:
-    try:
-        if isinstance(default, bool):
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError(raw)
-            return raw.lower() in ("1", "true", "yes")
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        return raw
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a valid {type(default).__name__}") from None
 
 
 def _verify(enabled: bool, ca_cert: str) -> Union[bool, str]:
