@@ -200,8 +200,9 @@ def error_message(code: str, message: str) -> str:
     return _dump({"type": "error", "code": code, "message": message})
 
 
-def resumed_message(run_id: str) -> str:
-    return _dump({"type": "resumed", "run": run_id})
+def resumed_message(run_id: str, display: Optional[Dict[str, Any]] = None) -> str:
+    """Additive: ``display`` carries a fresh ticket so the display reconnects too."""
+    return _dump({"type": "resumed", "run": run_id, "display": display})
 
 
 def display_message(run_id: str, width: int, height: int) -> str:

@@ -130,7 +130,7 @@ class Session:
         if self.run is not None and self.run is not run:
             await self.stop_current()
         self.run = run
-        await self._send(protocol.resumed_message(run.id))
+        await self._send(protocol.resumed_message(run.id, self.display_info(run)))
         if missed:
             await self._send(missed)
         if run.finished.is_set() and run.exit is not None:

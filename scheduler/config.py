@@ -27,6 +27,7 @@ class Config:
     port: int = 8000
     allowed_origins: Tuple[str, ...] = ("http://localhost:3000", "http://127.0.0.1:3000")
     allow_missing_origin: bool = True        # non-browser clients (CLI, tests) send none
+    session_secret: str = ""                 # set: every WebSocket needs ?token= signed with it
     scheduler: str = "local"                 # local | nomad
     # Local gVisor sandboxes
     runsc: str = "runsc"

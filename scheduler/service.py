@@ -18,6 +18,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from proxy.display import relay_display
 from proxy.registry import RunRegistry
 from proxy.session import Services, Session
+from proxy.tokens import TokenError, verify_token
 from scheduler.base import Scheduler
 from scheduler.config import Config
 from scheduler.local import LocalScheduler
@@ -83,15 +84,24 @@ def create_app(config: Config, scheduler: Optional[Scheduler] = None) -> Sanic:
         log.info("service_stopped")
 
     @app.on_request
-    async def check_origin(request: Request):
-        is_upgrade = request.headers.get("upgrade", "").lower() == "websocket"
-        if is_upgrade and not origin_allowed(config, request.headers.get("origin")):
+    async def front_door(request: Request):
+        """Before any upgrade: a known Origin and, when configured, a valid signed token."""
+        if request.headers.get("upgrade", "").lower() != "websocket":
+            return None
+        if not origin_allowed(config, request.headers.get("origin")):
             log.warning("origin_refused", origin=request.headers.get("origin"), path=request.path)
             return response.json({"error": "origin not allowed"}, status=403)
+        request.ctx.client = request.ip or "unknown"
+        if config.session_secret and not request.path.endswith("/vnc"):  # display sockets have tickets
+            try:
+                request.ctx.client = "token:" + verify_token(config.session_secret, request.args.get("token", ""))
+            except TokenError as error:
+                log.warning("token_refused", reason=str(error), ip=request.ip)
+                return response.json({"error": str(error)}, status=401)
         return None
 
     async def session_socket(request: Request, ws: WebsocketImplProtocol) -> None:
-        session = Session(services, ws.recv, ws.send, client=request.ip or "unknown")
+        session = Session(services, ws.recv, ws.send, client=request.ctx.client)
         await session.serve()
 
     app.add_websocket_route(session_socket, "/", name="session_root")

@@ -84,6 +84,13 @@ class Service:
                                 capture_output=True, text=True).stdout
         return [entry["id"] for entry in json.loads(output or "[]") or []]
 
+    def runsc_pid(self, sandbox_id: str) -> int:
+        """The pid of the sandbox's gVisor kernel (runsc-sandbox), as `runsc list` reports it."""
+        runsc = shutil.which("runsc") or "runsc"
+        output = subprocess.run([runsc, "--root", os.path.join(self.state_dir, "runsc"), "list", "-format=json"],
+                                capture_output=True, text=True).stdout
+        return next(entry["pid"] for entry in json.loads(output or "[]") or [] if entry["id"] == sandbox_id)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.process is None:
             return 0

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from tests.client import connect, next_json
+from tests.client import connect, next_json, run_program
 from tests.service import Service
 
 
@@ -66,3 +66,21 @@ async def test_sandboxes_of_a_killed_service_are_gone_after_restart():
     finally:
         service.stop()
         service.cleanup()
+
+
+async def test_kill_9_of_a_sandbox_mid_run_fails_the_run_fast_and_the_next_run_works(service):
+    ws = await connect(service.url)
+    try:
+        await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]}))
+        started = await next_json(ws)
+        run = service.get_json(f"/v1/runs/{started['run']}")
+        pid = service.runsc_pid(run["sandbox"])
+        loop = asyncio.get_running_loop()
+        killed_at = loop.time()
+        os.kill(pid, signal.SIGKILL)
+        event = await next_json(ws, timeout=10)
+        assert event["type"] == "exit" and event["reason"] == "failed"
+        assert loop.time() - killed_at < 1.0
+        assert (await run_program(ws, "print('next')")).text.strip() == "next"
+    finally:
+        await ws.close()

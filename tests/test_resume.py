@@ -30,7 +30,7 @@ async def test_resume_replays_missed_output_exactly_once_then_goes_live(service)
     second = await connect(service.url)
     await second.send(json.dumps({"type": "resume", "run": started["run"], "token": started["resume"],
                                   "offset": len(before)}))
-    assert await next_json(second) == {"type": "resumed", "run": started["run"]}
+    assert await next_json(second) == {"type": "resumed", "run": started["run"], "display": None}
     after = bytearray()
     while True:
         message = await asyncio.wait_for(second.recv(), 15)

@@ -1,0 +1,88 @@
+"""The front door: Origin allow-list, signed session tokens, per-client limits."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from proxy.tokens import TokenError, issue_token, verify_token
+from tests.client import connect, next_json, run_program
+from tests.service import Service
+
+SECRET = "test-secret-not-for-production"
+
+
+def test_tokens_round_trip_and_refuse_forgery_and_expiry():
+    token = issue_token(SECRET, "student-7", lifetime_seconds=60, now=1000)
+    assert verify_token(SECRET, token, now=1010) == "student-7"
+    with pytest.raises(TokenError, match="expired"):
+        verify_token(SECRET, token, now=2000)
+    with pytest.raises(TokenError, match="signature"):
+        verify_token("another-secret", token, now=1010)
+    payload, _, signature = token.partition(".")
+    forged = issue_token(SECRET, "teacher", now=1000).split(".")[0] + "." + signature
+    with pytest.raises(TokenError):
+        verify_token(SECRET, forged, now=1010)
+    for junk in ("", "abc", "a.b", "." * 3000):
+        with pytest.raises(TokenError):
+            verify_token(SECRET, junk)
+
+
+@pytest.fixture(scope="module")
+def token_service():
+    service = Service({"PYPLAY_SESSION_SECRET": SECRET, "PYPLAY_MAX_RUNS_PER_CLIENT": "1",
+                       "PYPLAY_POOL_PYTHON": "1"}).start()
+    yield service
+    service.stop()
+    assert service.runsc_ids() == []
+    service.cleanup()
+
+
+async def test_sockets_need_a_valid_token(token_service):
+    for url in (token_service.url, token_service.url + "?token=forged.token"):
+        with pytest.raises(Exception, match="401"):
+            await connect(url)
+    ws = await connect(token_service.url + "?token=" + issue_token(SECRET, "ada"))
+    assert (await run_program(ws, "print('in')")).text.strip() == "in"
+    await ws.close()
+
+
+async def test_per_client_concurrent_run_limit_follows_the_token_subject(token_service):
+    first = await connect(token_service.url + "?token=" + issue_token(SECRET, "bo"))
+    second = await connect(token_service.url + "?token=" + issue_token(SECRET, "bo"))
+    other = await connect(token_service.url + "?token=" + issue_token(SECRET, "cy"))
+    try:
+        await first.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "input()"}]}))
+        assert (await next_json(first))["type"] == "started"
+        await second.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "print(1)"}]}))
+        refused = await next_json(second)
+        assert refused["type"] == "error" and refused["code"] == "busy"
+        assert (await run_program(other, "print('other student')")).text.strip() == "other student"
+        await first.send(json.dumps({"type": "stop"}))
+        assert (await next_json(first))["type"] == "exit"
+    finally:
+        for ws in (first, second, other):
+            await ws.close()
+
+
+async def test_message_rate_limit_answers_busy_and_keeps_the_socket(token_service):
+    ws = await connect(token_service.url + "?token=" + issue_token(SECRET, "dee"))
+    for _ in range(400):
+        await ws.send(json.dumps({"type": "stop"}))
+    busy = await next_json(ws)
+    assert busy["type"] == "error" and busy["code"] == "busy"
+    await ws.close()
+
+
+async def test_foreign_origin_cannot_open_the_display_either(display_service):
+    ws = await connect(display_service.url)
+    await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [
+        {"path": "main.py", "text": "import pygame, time\npygame.init()\npygame.display.set_mode((64, 64))\ntime.sleep(30)"}]}))
+    started = await next_json(ws, timeout=30)
+    import websockets
+    with pytest.raises(Exception, match="403"):
+        await websockets.connect(f"ws://127.0.0.1:{display_service.port}{started['display']['url']}",
+                                 origin="http://evil.example", subprotocols=["binary"])
+    await ws.send(json.dumps({"type": "stop"}))
+    await next_json(ws, timeout=20)
+    await ws.close()
