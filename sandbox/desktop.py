@@ -10,7 +10,6 @@ closer``), never in the agent itself.
 import asyncio
 import ctypes
 import json
-import os
 import sys
 from typing import Awaitable, Callable, Dict, Optional
 

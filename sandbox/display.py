@@ -4,13 +4,13 @@ Runs inside the sandbox on Python 3.10 with the standard library only (ctypes on
 libX11 and libXrandr). The recipe, measured in gVisor, is in docs/display.md:
 
 * ``start_xvnc`` + ``wait_ready``: TigerVNC's Xvnc serving RFB on a unix socket only,
-  no window manager, root background "none" so the last frame stays on screen after
-  the program's windows go away.
+  no window manager.
 * ``program_environment``: what the student's program needs to find the display
-  (SDL's X11 driver, window at the origin, dummy audio).
-* ``watch_window_size`` / ``resize_desktop``: keep the VNC desktop exactly the size of
-  the program's top-level windows via RandR.  libX11 ends the whole process when the
-  X server goes away, so the agent should run the watcher as its own process:
+  (SDL's X11 driver, window at the origin, no GL-backed window surface, dummy audio).
+* ``watch_window_size`` (a ``DesktopKeeper`` loop): main windows at the origin, keys to
+  the topmost window, the VNC desktop exactly the size of the windows (RandR), pixels
+  kept across resizes and after the program exits. libX11 ends the whole process
+  when the X server goes away, so the agent runs the watcher as its own process:
   ``python -m sandbox.display watch :1`` prints one JSON line per desktop size.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ XVNC_NAMES = ("Xtigervnc", "Xvnc")   # /usr/bin/Xvnc is an /etc/alternatives lin
 DPI = 96                             # Tk scales fonts by the screen's millimetre size
 MIN_SIZE = (32, 32)                  # RandR minimum of Xvnc
 DEFAULT_MAX_SIZE = (1920, 1080)
+PR_SET_PDEATHSIG = 1
 
 
 class DisplayError(Exception):
@@ -83,7 +85,6 @@ def xvnc_arguments(display: Optional[int], width: int, height: int, rfb_unix_pat
         "-nolisten", "tcp", "-SecurityTypes", "None", "-AlwaysShared",
         "-AcceptSetDesktopSize=0",            # the program's window decides the size
         "-desktop", desktop_name, "-FrameRate", str(frame_rate),
-        "-background", "none",                # unmapped windows leave their pixels
     ]
 
 
@@ -93,16 +94,25 @@ def ensure_x11_socket_dir(path: str = X11_SOCKET_DIR) -> None:
     os.chmod(path, 0o1777)
 
 
+def _die_with_parent() -> None:
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_xvnc(display: Optional[int], width: int, height: int, rfb_unix_path: str,
-               log_path: Optional[str] = None, **options: object) -> Xvnc:
-    """Start Xvnc on ``:display``; call ``wait_ready`` before starting X clients."""
+               log_path: Optional[str] = None, die_with_parent: bool = False,
+               **options: object) -> Xvnc:
+    """Start Xvnc on ``:display``; call ``wait_ready`` before starting X clients.
+
+    ``die_with_parent`` (for tests on the host) ends Xvnc when the thread that started
+    it ends; inside a sandbox the sandbox's end takes Xvnc with it anyway."""
     ensure_x11_socket_dir()
     read_fd, write_fd = os.pipe()
     args = xvnc_arguments(display, width, height, rfb_unix_path, write_fd, **options)  # type: ignore[arg-type]
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     try:
         process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                   pass_fds=(write_fd,), start_new_session=True)
+                                   pass_fds=(write_fd,), start_new_session=True,
+                                   preexec_fn=_die_with_parent if die_with_parent else None)
     except OSError as exc:
         os.close(read_fd)
         raise XvncFailed(f"cannot start Xvnc: {exc}") from exc
@@ -157,6 +167,9 @@ def program_environment(display: int, base: Optional[Dict[str, str]] = None) -> 
         # Without this SDL backs the window surface with a GL renderer: loading Mesa
         # makes set_mode take 0.35-0.55 s in gVisor instead of 0.03 s.
         "SDL_FRAMEBUFFER_ACCELERATION": "0",
+        # fontconfig (pygame.font.SysFont, Tk) writes its cache under $HOME otherwise,
+        # which is the student's workspace.
+        "XDG_CACHE_HOME": "/tmp/.cache",
     })
     return env
 
@@ -165,6 +178,10 @@ def program_environment(display: int, base: Optional[Dict[str, str]] = None) -> 
 
 Window = ctypes.c_ulong
 IS_VIEWABLE = 2
+BACKGROUND_NONE = 0
+REVERT_TO_POINTER_ROOT = 1
+POINTER_ROOT = 1                     # XGetInputFocus: 0 is None, 1 is PointerRoot
+INCLUDE_INFERIORS = 1
 SUBSTRUCTURE_NOTIFY_MASK = 1 << 19
 RR_ROTATE_0 = 1
 CURRENT_TIME = 0
@@ -200,13 +217,15 @@ class _ScreenResources(ctypes.Structure):
                 ("nmode", ctypes.c_int), ("modes", ctypes.POINTER(_ModeInfo))]
 
 
-def _load(names: Sequence[str]) -> ctypes.CDLL:
-    for name in names:
-        try:
-            return ctypes.CDLL(name)
-        except OSError:
-            continue
-    raise XlibFailed(f"cannot load {names[0]}")
+def _load(soname: str, short_name: str) -> ctypes.CDLL:
+    try:
+        return ctypes.CDLL(soname)
+    except OSError:
+        # find_library runs ldconfig and gcc: slow in gVisor, so only as a fallback
+        found = ctypes.util.find_library(short_name)
+        if found is None:
+            raise XlibFailed(f"cannot load {soname}") from None
+        return ctypes.CDLL(found)
 
 
 def _bind_xlib(lib: ctypes.CDLL) -> ctypes.CDLL:
@@ -225,7 +244,23 @@ def _bind_xlib(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.XCloseDisplay.argtypes = [p]
     lib.XSetErrorHandler.restype, lib.XSetErrorHandler.argtypes = p, [ERROR_HANDLER]
     lib.XGetTransientForHint.argtypes = [p, w, ctypes.POINTER(w)]
+    lib.XGrabServer.argtypes = lib.XUngrabServer.argtypes = [p]
+    lib.XCreateSimpleWindow.restype = w
+    lib.XCreateSimpleWindow.argtypes = [p, w, i, i, u, u, u, ctypes.c_ulong, ctypes.c_ulong]
+    lib.XSetWindowBackgroundPixmap.argtypes = [p, w, ctypes.c_ulong]
+    lib.XMoveResizeWindow.argtypes = [p, w, i, i, u, u]
+    lib.XMapWindow.argtypes = lib.XLowerWindow.argtypes = [p, w]
+    lib.XDefaultScreen.argtypes = [p]
+    lib.XDefaultDepth.argtypes = [p, i]
+    lib.XCreatePixmap.restype, lib.XCreatePixmap.argtypes = ctypes.c_ulong, [p, w, u, u, u]
+    lib.XFreePixmap.argtypes = [p, ctypes.c_ulong]
+    lib.XCreateGC.restype, lib.XCreateGC.argtypes = p, [p, ctypes.c_ulong, ctypes.c_ulong, p]
+    lib.XSetSubwindowMode.argtypes = [p, p, i]
+    lib.XFreeGC.argtypes = [p, p]
+    lib.XCopyArea.argtypes = [p, ctypes.c_ulong, ctypes.c_ulong, p, i, i, u, u, i, i]
     lib.XMoveWindow.argtypes = [p, w, i, i]
+    lib.XSetInputFocus.argtypes = [p, w, i, ctypes.c_ulong]
+    lib.XGetInputFocus.argtypes = [p, ctypes.POINTER(w), ctypes.POINTER(i)]
     return lib
 
 
@@ -256,8 +291,8 @@ def _record_x_error(display: int, event: int) -> int:
 
 def _xlib() -> Tuple[ctypes.CDLL, ctypes.CDLL]:
     if not _libs:
-        xlib = _bind_xlib(_load(["libX11.so.6", ctypes.util.find_library("X11") or "libX11.so"]))
-        xrandr = _bind_xrandr(_load(["libXrandr.so.2", ctypes.util.find_library("Xrandr") or "libXrandr.so"]))
+        xlib = _bind_xlib(_load("libX11.so.6", "X11"))
+        xrandr = _bind_xrandr(_load("libXrandr.so.2", "Xrandr"))
         xlib.XSetErrorHandler(_record_x_error)
         _libs.update(x11=xlib, xrandr=xrandr)
     return _libs["x11"], _libs["xrandr"]
@@ -272,6 +307,14 @@ class WindowBox:
     override_redirect: bool = False
     transient: bool = False          # a dialog (WM_TRANSIENT_FOR): stays where it was put
     window: int = 0
+
+
+def focus_target(windows: Sequence[WindowBox]) -> Optional[WindowBox]:
+    """The window keys should go to: the topmost managed one (a dialog over its main
+    window). Without a window manager the X focus follows the pointer, so keys would
+    get lost whenever the viewer's pointer rests outside the program's window."""
+    managed = [box for box in windows if not box.override_redirect and box.width > 1 and box.height > 1]
+    return managed[-1] if managed else None      # XQueryTree lists bottom to top
 
 
 def misplaced_windows(windows: Iterable[WindowBox]) -> List[WindowBox]:
@@ -329,17 +372,37 @@ class XConnection:
             raise XlibFailed("cannot read the root window")
         return attrs.width, attrs.height
 
-    def top_level_windows(self) -> List[WindowBox]:
-        """Mapped children of the root window (with no window manager: the program's)."""
+    def _query_tree(self, window: int) -> Tuple[int, List[int]]:
+        """(parent, children bottom to top) of ``window``."""
         root, parent = Window(), Window()
         children = ctypes.POINTER(Window)()
         count = ctypes.c_uint()
-        if not self.x11.XQueryTree(self.dpy, self.root, ctypes.byref(root), ctypes.byref(parent),
+        if not self.x11.XQueryTree(self.dpy, window, ctypes.byref(root), ctypes.byref(parent),
                                    ctypes.byref(children), ctypes.byref(count)):
-            raise XlibFailed("XQueryTree on the root window failed")
+            raise XlibFailed(f"XQueryTree on window {window:#x} failed")
         windows = [children[i] for i in range(count.value)]
         if children:
             self.x11.XFree(children)
+        return parent.value, windows
+
+    def focused_top_level(self) -> int:
+        """The top-level window holding the X input focus, 0 for none or PointerRoot."""
+        window, revert = Window(), ctypes.c_int()
+        self.x11.XGetInputFocus(self.dpy, ctypes.byref(window), ctypes.byref(revert))
+        current = window.value
+        while current > POINTER_ROOT and current != self.root:
+            try:
+                parent, _ = self._query_tree(current)
+            except XlibFailed:
+                return 0                                   # destroyed meanwhile
+            if parent == self.root:
+                return current
+            current = parent
+        return 0
+
+    def top_level_windows(self) -> List[WindowBox]:
+        """Mapped children of the root window (with no window manager: the program's)."""
+        _, windows = self._query_tree(self.root)
         boxes = []
         for window in windows:
             attrs = self._attributes(window)
@@ -350,6 +413,26 @@ class XConnection:
                 boxes.append(WindowBox(attrs.x, attrs.y, attrs.width + border, attrs.height + border,
                                        bool(attrs.override_redirect), transient, window))
         return boxes
+
+    def create_backdrop(self, width: int, height: int) -> int:
+        """A window under everything with background None. When the program's window
+        goes away (the program ended) the server paints nothing there, so the last
+        frame stays on the desktop: Xvnc cannot give its root window no background."""
+        window = self.x11.XCreateSimpleWindow(self.dpy, self.root, 0, 0, width, height, 0, 0, 0)
+        self.x11.XSetWindowBackgroundPixmap(self.dpy, window, BACKGROUND_NONE)
+        self.x11.XLowerWindow(self.dpy, window)
+        self.x11.XMapWindow(self.dpy, window)
+        self.x11.XSync(self.dpy, 0)
+        return window
+
+    def fit_backdrop(self, window: int, width: int, height: int) -> None:
+        self.x11.XMoveResizeWindow(self.dpy, window, 0, 0, width, height)
+        self.x11.XLowerWindow(self.dpy, window)
+        self.x11.XSync(self.dpy, 0)
+
+    def focus(self, window: int) -> None:
+        self.x11.XSetInputFocus(self.dpy, window, REVERT_TO_POINTER_ROOT, CURRENT_TIME)
+        self.x11.XSync(self.dpy, 0)
 
     def move_to_origin(self, windows: Iterable[WindowBox]) -> None:
         for box in windows:
@@ -381,6 +464,29 @@ class XConnection:
     # RandR: Xvnc resizes its framebuffer (and tells RFB clients) when the screen does.
 
     def resize(self, width: int, height: int) -> None:
+        """Resize the screen, keeping what is on it: Xvnc's new framebuffer starts black
+        and a program that drew once (pygame without a loop) never repaints it.
+        The server is grabbed so that the program cannot draw in between."""
+        old_width, old_height = self.screen_size()
+        keep_width, keep_height = min(width, old_width), min(height, old_height)
+        self.x11.XGrabServer(self.dpy)
+        try:
+            depth = self.x11.XDefaultDepth(self.dpy, self.x11.XDefaultScreen(self.dpy))
+            saved = self.x11.XCreatePixmap(self.dpy, self.root, keep_width, keep_height, depth)
+            gc = self.x11.XCreateGC(self.dpy, saved, 0, None)
+            self.x11.XSetSubwindowMode(self.dpy, gc, INCLUDE_INFERIORS)
+            self.x11.XCopyArea(self.dpy, self.root, saved, gc, 0, 0, keep_width, keep_height, 0, 0)
+            try:
+                self._resize_screen(width, height)
+            finally:
+                self.x11.XCopyArea(self.dpy, saved, self.root, gc, 0, 0, keep_width, keep_height, 0, 0)
+                self.x11.XFreeGC(self.dpy, gc)
+                self.x11.XFreePixmap(self.dpy, saved)
+        finally:
+            self.x11.XUngrabServer(self.dpy)
+            self.x11.XSync(self.dpy, 0)
+
+    def _resize_screen(self, width: int, height: int) -> None:
         """Make the screen (and the single VNC output) exactly ``width`` x ``height``."""
         del _x_errors[:]
         resources = self.xrandr.XRRGetScreenResourcesCurrent(self.dpy, self.root)
@@ -432,32 +538,56 @@ def resize_desktop(display: str, width: int, height: int) -> None:
         connection.close()
 
 
+class DesktopKeeper:
+    """What a window manager would do, and no more: main windows at the origin, keys
+    to the topmost window, the desktop exactly as big as the windows, the last frame
+    kept on screen (see ``create_backdrop``)."""
+
+    def __init__(self, connection: XConnection, max_size: Tuple[int, int] = DEFAULT_MAX_SIZE) -> None:
+        self.connection, self.max_size = connection, max_size
+        self.size = connection.screen_size()
+        self.backdrop = connection.create_backdrop(*self.size)
+
+    def program_windows(self) -> List[WindowBox]:
+        return [box for box in self.connection.top_level_windows() if box.window != self.backdrop]
+
+    def tidy(self) -> Optional[Tuple[int, int]]:
+        """Apply the rules once; returns the new desktop size when it changed."""
+        windows = self.program_windows()
+        misplaced = misplaced_windows(windows)
+        if misplaced:
+            self.connection.move_to_origin(misplaced)
+            windows = self.program_windows()
+        target = focus_target(windows)      # asked each time: Tk withdraws and remaps dialogs
+        if target is not None and target.window != self.connection.focused_top_level():
+            self.connection.focus(target.window)
+        wanted = desktop_size_for(windows, self.max_size)
+        if wanted is None or wanted == self.size:   # no window: keep size and last frame
+            return None
+        self.connection.resize(*wanted)
+        self.connection.fit_backdrop(self.backdrop, *wanted)
+        self.size = wanted
+        return wanted
+
+
 def watch_window_size(display: str, on_resize: Callable[[int, int], None],
                       stop: Optional[threading.Event] = None,
                       max_size: Tuple[int, int] = DEFAULT_MAX_SIZE, idle_poll: float = 1.0,
                       settle: float = 0.015) -> None:
-    """Keep main windows at the origin and the desktop exactly their size, until ``stop``.
+    """Run a ``DesktopKeeper`` on ``display`` until ``stop``; ``on_resize(w, h)`` per change.
 
     Event driven (SubstructureNotify on the root window), so it costs nothing while the
-    windows stay put; ``idle_poll`` only bounds how late ``stop`` is noticed. When no
-    window is mapped the last size is kept, so the last frame stays on screen.
+    windows stay put; ``idle_poll`` only bounds how late ``stop`` is noticed.
     """
     connection = XConnection(display)
     stop = stop or threading.Event()
     try:
+        keeper = DesktopKeeper(connection, max_size)
         connection.watch_root()
-        current = connection.screen_size()
         while not stop.is_set():
-            windows = connection.top_level_windows()
-            misplaced = misplaced_windows(windows)
-            if misplaced:
-                connection.move_to_origin(misplaced)
-                windows = connection.top_level_windows()
-            wanted = desktop_size_for(windows, max_size)
-            if wanted is not None and wanted != current:
-                connection.resize(*wanted)
-                current = wanted
-                on_resize(*wanted)
+            resized = keeper.tidy()
+            if resized:
+                on_resize(*resized)
             connection.wait_events(idle_poll, settle)
     finally:
         connection.close()

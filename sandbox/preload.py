@@ -1,41 +1,22 @@
-"""Run a student's program as ``__main__`` in a Python that may already be warm.
+"""Warm-up for display sandboxes: import pygame or turtle before the claim, invisibly.
 
-Runs inside the sandbox on Python 3.10 with the standard library only, as a script
-(``python /path/to/preload.py ...``) so that nothing of ours is importable by the
-student's program. Two ways in:
-
-* cold:  ``python preload.py --run main.py [args...]``
-* warm:  ``python preload.py --warm pygame,turtle --control-fd 3`` imports the heavy
-  modules now (a warm pool sandbox), then blocks until one JSON line arrives on the
-  control fd: ``{"entry": "main.py", "argv": [], "cwd": "/workspace", "env": {...}}``.
-
-Either way the program sees what ``python main.py`` gives it: ``sys.argv``,
-``sys.path[0]``, a fresh ``__main__`` module with the usual attributes, tracebacks
-without our frames, the usual exit status (1 after a traceback, SIGINT after an
-uncaught KeyboardInterrupt). pygame's greeting is printed when the program imports
-pygame, exactly as pygame would have printed it, even when pygame was pre-imported.
-Display runs also get the turtle window at the origin (there is no window manager).
+Imported by sandbox/launcher.py (which runs the student's program) in pygame and turtle
+sandboxes.  pygame's greeting is printed when the program imports pygame, exactly as pygame
+would have printed it, even though pygame was pre-imported; turtle's window opens at the
+origin (there is no window manager).  Python 3.10, standard library only.
 """
 from __future__ import annotations
 
 import atexit
-import builtins
 import importlib.abc
 import importlib.machinery
 import io
-import json
 import os
-import signal
 import sys
 import types
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 GREETING_SWITCH = "PYGAME_HIDE_SUPPORT_PROMPT"
-MAX_CONTROL_LINE = 1 << 20
-
-
-class PreloadError(Exception):
-    """The runner was started or claimed wrongly."""
 
 
 # --- pygame's greeting -------------------------------------------------------------
@@ -135,105 +116,3 @@ def prewarm(modules: Sequence[str]) -> None:
         elif name:
             __import__(name)
     install_display_patches()
-
-
-# --- running the program as __main__ --------------------------------------------------
-
-def _fresh_main(path: str) -> types.ModuleType:
-    main = types.ModuleType("__main__")    # attributes in the order CPython sets them
-    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
-    main.__annotations__ = {}
-    main.__builtins__ = builtins
-    main.__file__ = path
-    main.__cached__ = None
-    sys.modules["__main__"] = main
-    return main
-
-
-def _exit_after_keyboard_interrupt() -> None:
-    """CPython kills itself with SIGINT after an uncaught KeyboardInterrupt."""
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGINT)
-
-
-def run_program(entry: str, args: Sequence[str] = ()) -> None:
-    """Execute ``entry`` like ``python entry args...`` does; does not return normally
-    when the program fails (exit status 1, or SIGINT for KeyboardInterrupt)."""
-    path = os.path.abspath(entry)
-    with open(path, "rb") as source_file:
-        source = source_file.read()
-    sys.argv = [entry, *args]
-    sys.path[0] = os.path.dirname(path)
-    main = _fresh_main(path)
-    try:
-        code = compile(source, path, "exec", dont_inherit=True)
-        exec(code, main.__dict__)
-    except SystemExit:
-        raise                                  # the interpreter reports it as usual
-    except BaseException as exc:               # print as the interpreter would, minus our frame
-        traceback = exc.__traceback__.tb_next if exc.__traceback__ else None
-        if isinstance(exc, SyntaxError):       # raised by compile(): no program frames
-            traceback = None
-        # The default hook prints the exception's own __traceback__, not its argument.
-        sys.excepthook(type(exc), exc.with_traceback(traceback), traceback)
-        if isinstance(exc, KeyboardInterrupt):
-            _exit_after_keyboard_interrupt()
-        raise SystemExit(1)
-
-
-# --- entry point -------------------------------------------------------------------------
-
-def read_claim(fd: int) -> Dict[str, Any]:
-    """One JSON line from the agent on ``fd``, which is then closed."""
-    data = b""
-    with os.fdopen(fd, "rb", buffering=0) as control:
-        while not data.endswith(b"\n") and len(data) <= MAX_CONTROL_LINE:
-            chunk = control.read(65536)
-            if not chunk:
-                break
-            data += chunk
-    try:
-        claim = json.loads(data)
-    except ValueError as exc:
-        raise PreloadError(f"bad claim on fd {fd}: {exc}") from exc
-    if not isinstance(claim, dict) or not isinstance(claim.get("entry"), str):
-        raise PreloadError("a claim needs an 'entry'")
-    return claim
-
-
-def apply_claim(claim: Dict[str, Any]) -> None:
-    os.chdir(claim.get("cwd") or os.getcwd())
-    env = claim.get("env")
-    if isinstance(env, dict):
-        os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in env.items()})
-
-
-def parse_arguments(argv: List[str]) -> Dict[str, Any]:
-    if len(argv) >= 2 and argv[0] == "--run":
-        return {"entry": argv[1], "argv": argv[2:]}
-    if len(argv) == 4 and argv[0] == "--warm" and argv[2] == "--control-fd":
-        return {"warm": [m for m in argv[1].split(",") if m], "fd": int(argv[3])}
-    raise PreloadError("usage: preload.py --run ENTRY [ARGS...] | --warm MODULES --control-fd N")
-
-
-def main(argv: List[str]) -> None:
-    options = parse_arguments(argv)
-    if "warm" in options:
-        prewarm(options["warm"])
-        claim = read_claim(options["fd"])
-        apply_claim(claim)
-    else:
-        install_display_patches()
-        claim = options
-    run_program(claim["entry"], [str(a) for a in claim.get("argv") or ()])
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -34,6 +34,7 @@ def program_env(workspace: str, extra: Dict[str, str]) -> Dict[str, str]:
         "LC_ALL": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
         "TMPDIR": "/tmp",
+        "XDG_CACHE_HOME": "/tmp/.cache",  # fontconfig and friends: not into the student's folder
     }
     env.update(extra)
     return env

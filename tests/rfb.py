@@ -149,6 +149,7 @@ class RFBClient:
         self._changed = asyncio.Condition()
         self._reader: Optional["asyncio.Task[None]"] = None
         self._failure: Optional[BaseException] = None
+        self._in_update = False
 
     # opening --------------------------------------------------------------------
 
@@ -213,6 +214,8 @@ class RFBClient:
     def _resize(self, width: int, height: int) -> None:
         if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
             raise RFBError(f"unreasonable framebuffer size {width}x{height}")
+        if (width, height) == (self.width, self.height):
+            return       # a layout update at the same size keeps the pixels (TigerVNC sends many)
         self.width, self.height = width, height
         self.framebuffer = bytearray(width * height * 4)
 
@@ -237,10 +240,14 @@ class RFBClient:
 
     async def _read_update(self) -> None:
         (count,) = struct.unpack(">xH", await self._read(3))
-        for _ in range(count):
-            x, y, w, h, encoding = struct.unpack(">HHHHi", await self._read(12))
-            self.rects[encoding] = self.rects.get(encoding, 0) + 1
-            await self._read_rect(x, y, w, h, encoding)
+        self._in_update = True          # predicates must not see half an update
+        try:
+            for _ in range(count):
+                x, y, w, h, encoding = struct.unpack(">HHHHi", await self._read(12))
+                await self._read_rect(x, y, w, h, encoding)
+                self.rects[encoding] = self.rects.get(encoding, 0) + 1
+        finally:
+            self._in_update = False
         self.updates += 1
 
     async def _read_rect(self, x: int, y: int, w: int, h: int, encoding: int) -> None:
@@ -312,7 +319,7 @@ class RFBClient:
         loop = asyncio.get_running_loop()
         start = loop.time()
         async with self._changed:
-            while not predicate(self):
+            while self._in_update or not predicate(self):
                 if self._failure is not None:
                     raise RFBError(f"RFB reader stopped: {self._failure!r}") from self._failure
                 remaining = start + timeout - loop.time()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 
 from tests.client import connect, next_json, run_program
 from tests.service import REPO
@@ -11,7 +10,6 @@ from tests.service import REPO
 
 async def test_cannot_see_the_repo_root_home_or_host_environment(ws, service, monkeypatch):
     program = f"""
-import os
 print('repo', os.path.exists({REPO!r}), os.path.exists('/opt/pyplay/agent/scheduler'))
 print('root', os.path.exists('/root') and os.listdir('/root'))
 print('setup', any(os.path.exists(p) for p in ('/setup.cfg', '/work', '/etc/shadow', '/etc/ssh')))
@@ -25,7 +23,7 @@ print('env', sorted(os.environ))
     names = eval(lines["env"])  # a list of names printed by the program
     assert "PYPLAY_STATE_DIR" not in names and "PYPLAY_PORT" not in names
     assert set(names) <= {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "COLORTERM", "LANG",
-                          "LC_ALL", "PYTHONIOENCODING", "TMPDIR", "LINES", "COLUMNS"}
+                          "LC_ALL", "PYTHONIOENCODING", "TMPDIR", "XDG_CACHE_HOME", "LINES", "COLUMNS"}
 
 
 async def test_cannot_connect_to_the_service_or_anywhere(ws, service):
