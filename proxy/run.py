@@ -45,6 +45,7 @@ class Run:
         self.started_at = time.monotonic()
         self.exit: Optional[Dict[str, Any]] = None
         self.finished = asyncio.Event()
+        self.on_finished: Optional[Callable[[], Any]] = None
         self._send: Optional[Send] = None
         self._attached = asyncio.Event()
         self._detach_timer: Optional[asyncio.TimerHandle] = None
@@ -164,6 +165,8 @@ class Run:
                  limit=result.get("limit"), output_bytes=self.replay.end,
                  **{f"{k}_ms": round(v * 1000, 1) for k, v in self.timings.items()})
         self.finished.set()
+        if self.on_finished is not None:
+            self.on_finished()
         await self._deliver(protocol.exit_message(self.id, code, reason, message, **extra))
         if self._detach_timer is not None:
             self._detach_timer.cancel()

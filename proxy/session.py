@@ -103,7 +103,9 @@ class Session:
         await self._send(protocol.started_message(run.id, mode, sandbox.link.hello.get("python", ""),
                                                   self.display_info(run), run.resume_token))
         run.begin(self._send)
-        asyncio.ensure_future(self._forget_later(run))
+        # A finished run stays resumable for the grace period, then the registry drops it.
+        run.on_finished = lambda: asyncio.get_running_loop().call_later(
+            self.config.resume_grace_seconds, registry.remove, run)
 
     def display_info(self, run: Run) -> Optional[dict]:
         if not run.display:
@@ -137,12 +139,6 @@ class Session:
             await self._send(protocol.exit_message(run.id, **run.exit))
         else:
             run.attach(self._send)
-
-    async def _forget_later(self, run: Run) -> None:
-        """Keep a finished run resumable for the grace period, then drop it."""
-        await run.finished.wait()
-        await asyncio.sleep(self.config.resume_grace_seconds)
-        self.services.registry.remove(run)
 
     async def send_error(self, code: str, message: str) -> None:
         try:

@@ -1,0 +1,56 @@
+// One protocol v1 client per tab, with the reactive view of it the panes render.
+import { inject, reactive, shallowRef, type InjectionKey, type ShallowRef } from 'vue'
+import { PyplayClient, type DisplayInfo, type Mode, type SocketFactory, type TermSize } from '~~/lib/pyplay-client'
+import { workerSocketFactory } from '~~/lib/worker-socket'
+import type { SessionView } from '~~/lib/status-text'
+
+export interface DisplayTarget extends DisplayInfo {
+  run: string
+  /** Full WebSocket URL of the display (RFB). */
+  socketUrl: string
+}
+
+export interface Session {
+  client: PyplayClient
+  view: SessionView
+  /** The display of the latest display-mode run; kept after it ends so its last frame stays. */
+  display: ShallowRef<DisplayTarget | null>
+  termSize: TermSize
+  mode: { value: Mode }
+}
+
+export const SessionKey: InjectionKey<Session> = Symbol('pyplay-session')
+
+export function createSession(backendUrl: string): Session {
+  const client = new PyplayClient({ url: backendUrl, socketFactory: browserSocketFactory() })
+  const view = reactive<SessionView>({ connection: client.status, started: null, outcome: null })
+  const display = shallowRef<DisplayTarget | null>(null)
+  client.on('status', (status) => { view.connection = status })
+  client.on('started', (started) => {
+    view.started = started
+    view.outcome = null
+    display.value = started.display
+      ? { ...started.display, run: started.run, socketUrl: client.displayUrl(started.display.url) }
+      : null
+  })
+  client.on('exit', (exit) => {
+    if (exit.run === client.runId && view.connection !== 'starting') view.outcome = { kind: 'exit', exit }
+  })
+  client.on('error', (error) => { view.outcome = { kind: 'error', error } })
+  return { client, view, display, termSize: reactive({ cols: 80, rows: 24 }), mode: reactive({ value: 'auto' as Mode }) }
+}
+
+/**
+ * The session socket lives in a Web Worker, which joins output frames, so a print flood does not
+ * become a thousand main-thread tasks a second (measured: it made the page miss clicks for seconds).
+ */
+function browserSocketFactory(): SocketFactory | undefined {
+  if (typeof Worker === 'undefined') return undefined
+  return workerSocketFactory(() => new Worker(new URL('../../lib/socket-worker.ts', import.meta.url), { type: 'module' }))
+}
+
+export function useSession(): Session {
+  const session = inject(SessionKey)
+  if (!session) throw new Error('useSession() outside the IDE: provide(SessionKey, createSession(...)) first')
+  return session
+}

@@ -1,0 +1,129 @@
+// Protocol v1 message shapes (see docs/client.md and DESIGN.md "Protocol v1").
+// Kept free of I/O so the client and its tests share one definition.
+
+export type Mode = 'auto' | 'python' | 'pygame' | 'turtle'
+export type ExitReason = 'exited' | 'stopped' | 'timeout' | 'memory' | 'output' | 'failed'
+export type ErrorCode = 'bad_request' | 'too_large' | 'busy' | 'unavailable' | 'gone' | 'internal'
+
+export type ProgramFile =
+  | { path: string; text: string }
+  | { path: string; base64: string }
+
+export interface TermSize { cols: number; rows: number }
+
+export interface RunRequest {
+  mode: Mode
+  entry: string
+  files: readonly ProgramFile[]
+  term: TermSize
+}
+
+export type ClientMessage =
+  | ({ type: 'run' } & RunRequest)
+  | { type: 'stdin'; data: string }
+  | ({ type: 'resize' } & TermSize)
+  | { type: 'stop' }
+  | { type: 'resume'; run: string; token: string; offset: number }
+
+export interface DisplayInfo { url: string; width: number; height: number }
+
+export interface StartedMessage {
+  type: 'started'
+  run: string
+  mode: Exclude<Mode, 'auto'>
+  python: string
+  display: DisplayInfo | null
+  resume?: string
+}
+export interface ExitMessage { type: 'exit'; run: string; code: number | null; reason: ExitReason; message: string }
+export interface ErrorMessage { type: 'error'; code: ErrorCode; message: string }
+export interface ResumedMessage { type: 'resumed'; run: string }
+/** The run's display changed size (the program opened or resized its window). */
+export interface DisplayMessage { type: 'display'; run: string; width: number; height: number }
+
+export type ServerMessage = StartedMessage | ExitMessage | ErrorMessage | ResumedMessage | DisplayMessage
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError'
+}
+
+/**
+ * Parse one text frame from the server. Malformed frames raise ProtocolError; message types this
+ * client does not know yet give null (v1 grows additively, so they are ignored, not errors).
+ */
+export function parseServerMessage(text: string): ServerMessage | null {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new ProtocolError('server sent a text frame that is not JSON')
+  }
+  if (!isRecord(value) || typeof value.type !== 'string') {
+    throw new ProtocolError('server sent a message without a type')
+  }
+  switch (value.type) {
+    case 'started':
+      requireString(value, 'run')
+      return {
+        type: 'started',
+        run: value.run as string,
+        mode: (value.mode ?? 'python') as StartedMessage['mode'],
+        python: String(value.python ?? ''),
+        display: parseDisplay(value.display),
+        resume: typeof value.resume === 'string' ? value.resume : undefined,
+      }
+    case 'exit':
+      return {
+        type: 'exit',
+        run: String(value.run ?? ''),
+        code: typeof value.code === 'number' ? value.code : null,
+        reason: (value.reason ?? 'exited') as ExitReason,
+        message: String(value.message ?? ''),
+      }
+    case 'error':
+      return { type: 'error', code: (value.code ?? 'internal') as ErrorCode, message: String(value.message ?? '') }
+    case 'resumed':
+      requireString(value, 'run')
+      return { type: 'resumed', run: value.run as string }
+    case 'display':
+      requireString(value, 'run')
+      return { type: 'display', run: value.run as string, width: Number(value.width) || 0, height: Number(value.height) || 0 }
+    default:
+      return null
+  }
+}
+
+function parseDisplay(value: unknown): DisplayInfo | null {
+  if (!isRecord(value) || typeof value.url !== 'string') return null
+  return { url: value.url, width: Number(value.width) || 0, height: Number(value.height) || 0 }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function requireString(value: Record<string, unknown>, key: string): void {
+  if (typeof value[key] !== 'string') throw new ProtocolError(`server message ${String(value.type)} lacks "${key}"`)
+}
+
+/**
+ * The display WebSocket URL: the server gives a path relative to its HTTP origin;
+ * the socket lives on the same host, with the ws/wss scheme of the session socket.
+ */
+export function displaySocketUrl(backendUrl: string, displayPath: string): string {
+  const base = new URL(backendUrl)
+  if (base.protocol === 'http:') base.protocol = 'ws:'
+  if (base.protocol === 'https:') base.protocol = 'wss:'
+  const url = new URL(displayPath, base)
+  if (url.protocol === 'http:') url.protocol = 'ws:'
+  if (url.protocol === 'https:') url.protocol = 'wss:'
+  return url.toString()
+}
+
+/** The session socket URL from a configured backend URL (http(s) is accepted and converted). */
+export function sessionSocketUrl(backendUrl: string): string {
+  const url = new URL(backendUrl)
+  if (url.protocol === 'http:') url.protocol = 'ws:'
+  if (url.protocol === 'https:') url.protocol = 'wss:'
+  return url.toString()
+}

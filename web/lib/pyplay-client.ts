@@ -1,0 +1,301 @@
+// Framework-free client for pyplay protocol v1: one WebSocket per IDE tab, many runs on it,
+// reconnect with backoff after a dropped socket and resume the live run where output stopped.
+import { Emitter } from './emitter'
+import {
+  type ClientMessage, type DisplayMessage, type ErrorCode, type ExitMessage, type ResumedMessage, type RunRequest,
+  type ServerMessage, type StartedMessage, type TermSize,
+  ProtocolError, displaySocketUrl, parseServerMessage, sessionSocketUrl,
+} from './protocol'
+
+export * from './protocol'
+
+export type ClientStatus =
+  | 'idle' | 'connecting' | 'ready' | 'starting' | 'running' | 'stopping' | 'reconnecting' | 'closed'
+
+/** Errors the server sends, plus the two the client itself reports. */
+export interface ClientError { code: ErrorCode | 'connection' | 'protocol'; message: string }
+
+export interface ClientEvents {
+  output: Uint8Array
+  started: StartedMessage
+  exit: ExitMessage
+  resumed: ResumedMessage
+  display: DisplayMessage
+  error: ClientError
+  status: ClientStatus
+}
+
+/** The subset of the WHATWG WebSocket the client uses (browsers' and the `ws` package's both fit). */
+export interface SocketLike {
+  binaryType: string
+  readyState: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  onopen: ((event: unknown) => void) | null
+  onmessage: ((event: { data: unknown }) => void) | null
+  onclose: ((event: unknown) => void) | null
+  onerror: ((event: unknown) => void) | null
+}
+export type SocketFactory = (url: string) => SocketLike
+
+export interface PyplayClientOptions {
+  /** Backend base URL, e.g. ws://localhost:8000 (http(s) is converted). */
+  url: string
+  /** Defaults to the global WebSocket. */
+  socketFactory?: SocketFactory
+  reconnectInitialDelayMs?: number
+  reconnectMaxDelayMs?: number
+  /** Consecutive failed connection attempts before giving up (status `closed`). */
+  reconnectMaxAttempts?: number
+  connectTimeoutMs?: number
+  /** Messages held while the socket is (re)connecting; the oldest are dropped past this. */
+  maxQueuedMessages?: number
+}
+
+interface LiveRun { id: string; token: string | null; offset: number; live: boolean }
+
+const OPEN = 1
+
+export class PyplayClient extends Emitter<ClientEvents> {
+  private readonly options: Required<Omit<PyplayClientOptions, 'socketFactory'>> & { socketFactory: SocketFactory }
+  private socket: SocketLike | null = null
+  private wantOpen = false
+  private attempts = 0
+  private retryTimer: ReturnType<typeof setTimeout> | null = null
+  private connectTimer: ReturnType<typeof setTimeout> | null = null
+  private outbox: ClientMessage[] = []
+  private run_: LiveRun | null = null
+  private resuming = false
+  private status_: ClientStatus = 'idle'
+
+  constructor(options: PyplayClientOptions) {
+    super()
+    this.options = {
+      reconnectInitialDelayMs: 250,
+      reconnectMaxDelayMs: 5000,
+      reconnectMaxAttempts: 20,
+      connectTimeoutMs: 10000,
+      maxQueuedMessages: 256,
+      socketFactory: defaultSocketFactory,
+      ...options,
+    }
+  }
+
+  get status(): ClientStatus { return this.status_ }
+  /** The current run's id, or null before the first `started`. */
+  get runId(): string | null { return this.run_?.id ?? null }
+  /** Output bytes of the current run received so far (what a resume asks the server to skip). */
+  get outputOffset(): number { return this.run_?.offset ?? 0 }
+
+  /** The display WebSocket URL for a `started.display.url` path. */
+  displayUrl(path: string): string { return displaySocketUrl(this.options.url, path) }
+
+  /** Open the session socket (idempotent). Runs sent before it opens are queued. */
+  connect(): void {
+    this.wantOpen = true
+    if (this.socket || this.retryTimer) return
+    this.openSocket()
+  }
+
+  /** Start a run; a live run on this socket is stopped by the server first. */
+  run(request: RunRequest): void {
+    this.resuming = false
+    this.setStatus('starting')
+    this.connect()
+    this.send({ type: 'run', ...request })
+  }
+
+  /** Keystrokes for the program (xterm.js `onData`); dropped when no run is live. */
+  stdin(data: string): boolean {
+    if (!this.run_?.live) return false
+    this.send({ type: 'stdin', data })
+    return true
+  }
+
+  resize(size: TermSize): void {
+    if (this.socket?.readyState === OPEN) this.send({ type: 'resize', cols: size.cols, rows: size.rows })
+  }
+
+  /** Ask the server to stop the run; status is `stopping` until its `exit` arrives. */
+  stop(): void {
+    this.outbox = this.outbox.filter((message) => message.type !== 'run')
+    if (this.status_ === 'starting' && !this.socket) this.setStatus('ready')
+    if (this.status_ === 'running') this.setStatus('stopping')
+    this.send({ type: 'stop' })
+  }
+
+  /** Close for good: no reconnect. The server stops the run after its grace period. */
+  close(): void {
+    this.wantOpen = false
+    this.clearTimers()
+    const socket = this.socket
+    this.socket = null
+    if (socket) { detach(socket); socket.close(1000, 'client closed') }
+    this.setStatus('closed')
+  }
+
+  private openSocket(): void {
+    const resumable = Boolean(this.run_?.live && this.run_.token)
+    this.setStatus(this.attempts > 0 || resumable ? 'reconnecting' : this.status_ === 'starting' ? 'starting' : 'connecting')
+    let socket: SocketLike
+    try {
+      socket = this.options.socketFactory(sessionSocketUrl(this.options.url))
+    } catch (error) {
+      this.emit('error', { code: 'connection', message: `Cannot open the connection: ${String(error)}` })
+      this.scheduleReconnect()
+      return
+    }
+    socket.binaryType = 'arraybuffer'
+    socket.onopen = () => this.handleOpen(socket)
+    socket.onmessage = (event) => this.handleMessage(event.data)
+    socket.onclose = () => this.handleClose(socket)
+    socket.onerror = () => { /* a close event always follows; handled there */ }
+    this.socket = socket
+    this.connectTimer = setTimeout(() => socket.close(), this.options.connectTimeoutMs)
+  }
+
+  private handleOpen(socket: SocketLike): void {
+    if (socket !== this.socket) return
+    this.clearTimers()
+    this.attempts = 0
+    const run = this.run_
+    if (run?.live && run.token) {
+      this.resuming = true
+      this.sendNow({ type: 'resume', run: run.id, token: run.token, offset: run.offset })
+    } else if (this.status_ !== 'starting') {
+      this.setStatus('ready')
+    }
+    const queued = this.outbox
+    this.outbox = []
+    for (const message of queued) this.sendNow(message)
+  }
+
+  private handleMessage(data: unknown): void {
+    if (typeof data === 'string') {
+      let message: ServerMessage | null
+      try {
+        message = parseServerMessage(data)
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error
+        this.emit('error', { code: 'protocol', message: error.message })
+        return
+      }
+      if (message) this.dispatch(message)
+      return
+    }
+    const bytes = toBytes(data)
+    if (!bytes) return
+    if (this.run_) this.run_.offset += bytes.byteLength
+    this.emit('output', bytes)
+  }
+
+  private dispatch(message: ServerMessage): void {
+    switch (message.type) {
+      case 'started':
+        this.run_ = { id: message.run, token: message.resume ?? null, offset: 0, live: true }
+        this.setStatus('running')
+        this.emit('started', message)
+        break
+      case 'exit':
+        if (this.run_?.id === message.run) this.run_.live = false
+        // While "starting", a newer run was requested: this exit is the replaced run's.
+        if (this.status_ !== 'starting') this.setStatus('ready')
+        this.emit('exit', message)
+        break
+      case 'resumed':
+        this.resuming = false
+        this.setStatus('running')
+        this.emit('resumed', message)
+        break
+      case 'error':
+        this.handleServerError(message.code)
+        this.emit('error', message)
+        break
+      case 'display':
+        this.emit('display', message)
+        break
+    }
+  }
+
+  private handleServerError(code: ErrorCode): void {
+    if (this.resuming && code === 'gone') {
+      this.resuming = false
+      if (this.run_) this.run_.live = false
+      this.setStatus('ready')
+    } else if (this.status_ === 'starting') {
+      this.setStatus('ready')
+    }
+  }
+
+  private handleClose(socket: SocketLike): void {
+    if (socket !== this.socket) return
+    detach(socket)
+    this.socket = null
+    this.clearTimers()
+    if (!this.wantOpen) { this.setStatus('closed'); return }
+    if (this.status_ === 'starting' && !this.outbox.some((m) => m.type === 'run')) {
+      // The run request may or may not have reached the server; without a token it cannot be resumed.
+      this.emit('error', { code: 'connection', message: 'The connection dropped before the program started. Press Run again.' })
+      this.setStatus('reconnecting')
+    }
+    this.scheduleReconnect()
+  }
+
+  private scheduleReconnect(): void {
+    this.attempts += 1
+    if (this.attempts > this.options.reconnectMaxAttempts) {
+      this.wantOpen = false
+      if (this.run_) this.run_.live = false
+      this.setStatus('closed')
+      this.emit('error', { code: 'connection', message: 'Cannot reach the pyplay server. Check the connection and press Run.' })
+      this.attempts = 0
+      return
+    }
+    this.setStatus('reconnecting')
+    const delay = Math.min(this.options.reconnectMaxDelayMs, this.options.reconnectInitialDelayMs * 2 ** (this.attempts - 1))
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; if (this.wantOpen) this.openSocket() }, delay)
+  }
+
+  private send(message: ClientMessage): void {
+    if (this.socket?.readyState === OPEN) {
+      this.sendNow(message)
+      return
+    }
+    this.outbox.push(message)
+    if (this.outbox.length > this.options.maxQueuedMessages) this.outbox.shift()
+    if (!this.socket && !this.retryTimer && this.wantOpen) this.openSocket()
+  }
+
+  private sendNow(message: ClientMessage): void {
+    this.socket?.send(JSON.stringify(message))
+  }
+
+  private setStatus(status: ClientStatus): void {
+    if (status === this.status_) return
+    this.status_ = status
+    this.emit('status', status)
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null }
+    if (this.connectTimer) { clearTimeout(this.connectTimer); this.connectTimer = null }
+  }
+}
+
+function defaultSocketFactory(url: string): SocketLike {
+  const Impl = (globalThis as { WebSocket?: new (url: string) => SocketLike }).WebSocket
+  if (!Impl) throw new Error('no global WebSocket: pass socketFactory')
+  return new Impl(url)
+}
+
+function detach(socket: SocketLike): void {
+  socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null
+}
+
+function toBytes(data: unknown): Uint8Array | null {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  if (data instanceof ArrayBuffer || Object.prototype.toString.call(data) === '[object ArrayBuffer]') {
+    return new Uint8Array(data as ArrayBuffer)
+  }
+  return null
+}

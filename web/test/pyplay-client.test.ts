@@ -1,0 +1,189 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import {
+  PyplayClient, displaySocketUrl, type ClientEvents, type PyplayClientOptions, type SocketLike,
+} from '../lib/pyplay-client'
+import { startScriptedServer, type ScriptedServer } from './fake-server'
+
+const socketFactory = (url: string) => new WebSocket(url) as unknown as SocketLike
+const RUN = { mode: 'python', entry: 'main.py', files: [{ path: 'main.py', text: 'print(1)' }], term: { cols: 80, rows: 24 } } as const
+
+function until<K extends keyof ClientEvents>(
+  client: PyplayClient, event: K, accept: (value: ClientEvents[K]) => boolean = () => true,
+): Promise<ClientEvents[K]> {
+  return new Promise((resolve) => {
+    const off = client.on(event, (value) => { if (accept(value)) { off(); resolve(value) } })
+  })
+}
+
+function collectOutput(client: PyplayClient): () => string {
+  const decoder = new TextDecoder()
+  let text = ''
+  client.on('output', (bytes) => { text += decoder.decode(bytes, { stream: true }) })
+  return () => text
+}
+
+let server: ScriptedServer
+let client: PyplayClient
+
+function makeClient(options: Partial<PyplayClientOptions> = {}): PyplayClient {
+  client = new PyplayClient({ url: server.url, socketFactory, reconnectInitialDelayMs: 20, ...options })
+  return client
+}
+
+beforeEach(async () => { server = await startScriptedServer() })
+afterEach(async () => { client?.close(); await server.close() })
+
+describe('PyplayClient', () => {
+  it('runs a program: sends run, streams output bytes, reports exit', async () => {
+    makeClient()
+    const statuses: string[] = []
+    client.on('status', (s) => statuses.push(s))
+    const output = collectOutput(client)
+    const connection = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await connection
+    expect(await backend.next()).toEqual({ type: 'run', ...RUN })
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null, resume: 'tok' })
+    backend.bytes('hello \u00e9\r\n')
+    backend.json({ type: 'exit', run: 'r1', code: 0, reason: 'exited', message: '' })
+    const exit = await until(client, 'exit')
+    expect(exit).toMatchObject({ run: 'r1', code: 0, reason: 'exited' })
+    expect(output()).toBe('hello \u00e9\r\n')
+    expect(client.outputOffset).toBe(Buffer.byteLength('hello \u00e9\r\n'))
+    expect(statuses).toEqual(['starting', 'running', 'ready'])
+  })
+
+  it('sends stdin, resize and stop as JSON; drops stdin when no run is live', async () => {
+    makeClient()
+    const connection = server.nextConnection()
+    expect(client.stdin('lost')).toBe(false)
+    client.run({ ...RUN })
+    const backend = await connection
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null })
+    await until(client, 'started')
+    expect(client.stdin('Ada\r')).toBe(true)
+    client.resize({ cols: 120, rows: 30 })
+    client.stop()
+    expect(client.status).toBe('stopping')
+    expect(await backend.next()).toEqual({ type: 'stdin', data: 'Ada\r' })
+    expect(await backend.next()).toEqual({ type: 'resize', cols: 120, rows: 30 })
+    expect(await backend.next()).toEqual({ type: 'stop' })
+    backend.json({ type: 'exit', run: 'r1', code: -15, reason: 'stopped', message: 'Stopped.' })
+    await until(client, 'exit')
+    expect(client.status).toBe('ready')
+  })
+
+  it('reports a server error and the socket stays usable', async () => {
+    makeClient()
+    const connection = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await connection
+    await backend.next()
+    backend.json({ type: 'error', code: 'busy', message: 'All sandboxes are busy' })
+    expect(await until(client, 'error')).toEqual({ type: 'error', code: 'busy', message: 'All sandboxes are busy' })
+    expect(client.status).toBe('ready')
+    client.run({ ...RUN })
+    expect(await backend.next()).toMatchObject({ type: 'run' })
+    expect(server.connections).toHaveLength(1)
+  })
+
+  it('turns a malformed frame into a protocol error and ignores message types it does not know', async () => {
+    makeClient()
+    const errors: unknown[] = []
+    client.on('error', (e) => errors.push(e))
+    const connection = server.nextConnection()
+    client.connect()
+    const backend = await connection
+    backend.socket.send('{not json')
+    backend.socket.send(JSON.stringify({ type: 'surprise', run: 'r1' }))
+    backend.json({ type: 'display', run: 'r1', width: 640, height: 480 })
+    expect(await until(client, 'display')).toEqual({ type: 'display', run: 'r1', width: 640, height: 480 })
+    expect(errors).toEqual([{ code: 'protocol', message: 'server sent a text frame that is not JSON' }])
+    expect(client.status).toBe('ready')
+  })
+
+  it('keeps "starting" when the replaced run reports its exit before the new run starts', async () => {
+    makeClient()
+    const connection = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await connection
+    await backend.next()
+    backend.json({ type: 'started', run: 'old', mode: 'python', python: '3.10.13', display: null })
+    await until(client, 'started')
+    client.run({ ...RUN })
+    await backend.next()
+    backend.json({ type: 'exit', run: 'old', code: null, reason: 'stopped', message: 'Stopped' })
+    await until(client, 'exit')
+    expect(client.status).toBe('starting')
+    backend.json({ type: 'started', run: 'new', mode: 'python', python: '3.10.13', display: null })
+    await until(client, 'started')
+    expect(client.status).toBe('running')
+  })
+
+  it('reconnects after a dropped socket and resumes the run from the received offset', async () => {
+    makeClient()
+    const output = collectOutput(client)
+    const first = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await first
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null, resume: 'secret' })
+    backend.bytes('12345')
+    await until(client, 'output')
+    const second = server.nextConnection()
+    backend.socket.terminate() // school Wi-Fi: no close handshake
+    await until(client, 'status', (s) => s === 'reconnecting')
+    const again = await second
+    expect(await again.next()).toEqual({ type: 'resume', run: 'r1', token: 'secret', offset: 5 })
+    again.json({ type: 'resumed', run: 'r1' })
+    again.bytes('678')
+    await until(client, 'resumed')
+    expect(client.status).toBe('running')
+    expect(client.stdin('x')).toBe(true)
+    expect(await again.next()).toEqual({ type: 'stdin', data: 'x' })
+    expect(output()).toBe('12345678')
+    expect(client.outputOffset).toBe(8)
+  })
+
+  it('gives the run up when the server answers the resume with "gone"', async () => {
+    makeClient()
+    const first = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await first
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null, resume: 'secret' })
+    await until(client, 'started')
+    const second = server.nextConnection()
+    backend.socket.terminate()
+    const again = await second
+    await again.next()
+    again.json({ type: 'error', code: 'gone', message: 'That run has ended' })
+    expect(await until(client, 'error')).toMatchObject({ code: 'gone' })
+    expect(client.status).toBe('ready')
+    expect(client.stdin('x')).toBe(false)
+  })
+
+  it('gives up after the configured number of failed attempts', async () => {
+    const url = server.url
+    await server.close()
+    client = new PyplayClient({ url, socketFactory, reconnectInitialDelayMs: 5, reconnectMaxAttempts: 3 })
+    const attempts: string[] = []
+    client.on('status', (s) => attempts.push(s))
+    const failed = until(client, 'error')
+    client.connect()
+    expect(await failed).toMatchObject({ code: 'connection' })
+    expect(client.status).toBe('closed')
+    expect(attempts.filter((s) => s === 'reconnecting')).toHaveLength(1)
+    server = await startScriptedServer() // for afterEach
+  })
+})
+
+describe('displaySocketUrl', () => {
+  it('joins the display path to the backend origin with a WebSocket scheme', () => {
+    expect(displaySocketUrl('ws://localhost:8000', '/v1/runs/r1/vnc?ticket=t')).toBe('ws://localhost:8000/v1/runs/r1/vnc?ticket=t')
+    expect(displaySocketUrl('http://127.0.0.1:9000/', '/v1/runs/r1/vnc?ticket=t')).toBe('ws://127.0.0.1:9000/v1/runs/r1/vnc?ticket=t')
+    expect(displaySocketUrl('wss://play.example.org/v1/session', '/v1/runs/r/vnc?ticket=a%2Fb')).toBe('wss://play.example.org/v1/runs/r/vnc?ticket=a%2Fb')
+  })
+})
