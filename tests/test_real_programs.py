@@ -21,7 +21,7 @@ PYGAME_EXAMPLES = os.path.join(SANDBOX, "env", "lib", "python3.10", "site-packag
 TURTLE_DEMOS = ["bytedesign", "chaos", "clock", "forest", "fractalcurves", "lindenmayer", "peace", "penrose",
                 "planet_and_moon", "rosette", "round_dance", "tree", "two_canvases", "yinyang"]
 # Animated pygame examples.  Left out, and why, is listed in the README.
-PYGAME_DEMOS = ["aliens", "chimp", "stars", "moveit", "liquid", "mask", "testsprite", "go_over_there", "aacircle"]
+PYGAME_DEMOS = ["aliens", "chimp", "stars", "moveit", "liquid", "mask", "testsprite"]
 WATCH_SECONDS = 5.0
 
 
