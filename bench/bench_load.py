@@ -18,6 +18,9 @@ from tests.client import connect, next_json, run_program
 from tests.service import Service
 
 WAITING = "name = input('name? ')\nprint('hi', name)"
+ANIMATING = ("import pygame\npygame.init()\nscreen = pygame.display.set_mode((320, 240))\nclock = pygame.time.Clock()\n"
+             "frame = 0\nwhile True:\n    pygame.event.pump()\n    frame += 1\n"
+             "    screen.fill((frame % 256, 80, 160))\n    pygame.display.flip()\n    clock.tick(30)\n")
 
 
 def mem_available() -> int:
@@ -28,12 +31,12 @@ def mem_available() -> int:
     return 0
 
 
-async def open_waiting(url: str, count: int) -> Tuple[list, int]:
+async def open_waiting(url: str, count: int, program: str = WAITING, mode: str = "python") -> Tuple[list, int]:
     sockets, failures = [], 0
     async def one():
         nonlocal failures
         ws = await connect(url)
-        await ws.send(json.dumps({"type": "run", "mode": "python", "files": [{"path": "main.py", "text": WAITING}]}))
+        await ws.send(json.dumps({"type": "run", "mode": mode, "files": [{"path": "main.py", "text": program}]}))
         event = await next_json(ws, timeout=180)
         if event.get("type") != "started":
             failures += 1
@@ -74,16 +77,21 @@ async def level(service: Service, count: int, runs: int) -> List[object]:
             f"{percentile(times, 0.95) * 1000:.0f}" if times else "-", open_failures + run_failures]
 
 
-async def main_async(levels: List[int], runs: int) -> None:
-    service = Service({"PYPLAY_MAX_SANDBOXES": str(max(levels) + 20), "PYPLAY_MAX_RUNS_PER_CLIENT": "1000",
+async def main_async(levels: List[int], runs: int, games: int) -> None:
+    service = Service({"PYPLAY_MAX_SANDBOXES": str(max(levels) + games + 20), "PYPLAY_MAX_RUNS_PER_CLIENT": "1000",
                        "PYPLAY_RESUME_GRACE_SECONDS": "1", "PYPLAY_ACQUIRE_SECONDS": "180"}).start()
     try:
+        animating, game_failures = await open_waiting(service.url, games, ANIMATING, "pygame")
         rows = [await level(service, count, runs) for count in levels]
+        rows = [row[:-1] + [row[-1] + game_failures] for row in rows]
+        for ws in animating:
+            await ws.close()
     finally:
         service.stop()
         leftovers = service.runsc_ids()
         service.cleanup()
-    print(table(f"{runs} calm print('hi') runs beside N sessions waiting in input(), {os.cpu_count()} cores "
+    print(table(f"{runs} calm print('hi') runs beside N sessions waiting in input() and {games} animating "
+                f"pygame sessions, {os.cpu_count()} cores "
                 f"(baseline: N=0); sandboxes left after: {len(leftovers)}",
                 rows, ["N waiting", "open s", "MiB/idle sandbox", "TTFO median ms", "TTFO p95 ms", "failures"]))
 
@@ -92,8 +100,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--levels", default="0,25,50,100")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--games", type=int, default=10, help="animating pygame sessions alongside")
     args = parser.parse_args()
-    asyncio.run(main_async([int(n) for n in args.levels.split(",")], args.runs))
+    asyncio.run(main_async([int(n) for n in args.levels.split(",")], args.runs, args.games))
 
 
 if __name__ == "__main__":
