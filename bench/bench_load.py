@@ -40,6 +40,7 @@ async def open_waiting(url: str, count: int, program: str = WAITING, mode: str =
         event = await next_json(ws, timeout=180)
         if event.get("type") != "started":
             failures += 1
+            print("open failed:", event, flush=True)
         sockets.append(ws)
     await asyncio.gather(*(one() for _ in range(count)))
     return sockets, failures
@@ -78,7 +79,8 @@ async def level(service: Service, count: int, runs: int) -> List[object]:
 
 
 async def main_async(levels: List[int], runs: int, games: int) -> None:
-    service = Service({"PYPLAY_MAX_SANDBOXES": str(max(levels) + games + 20), "PYPLAY_MAX_RUNS_PER_CLIENT": "1000",
+    # Room for one level's sandboxes still being torn down while the next level opens.
+    service = Service({"PYPLAY_MAX_SANDBOXES": str(2 * max(levels) + games + 20), "PYPLAY_MAX_RUNS_PER_CLIENT": "1000",
                        "PYPLAY_RESUME_GRACE_SECONDS": "1", "PYPLAY_ACQUIRE_SECONDS": "180"}).start()
     try:
         animating, game_failures = await open_waiting(service.url, games, ANIMATING, "pygame")
