@@ -30,14 +30,17 @@ async def soak(runs: int) -> None:
             try:
                 result = await run_program(ws, f"print({index})", timeout=60)
                 ok = result.text.strip() == str(index) and result.exit["code"] == 0
-            except Exception:  # noqa: BLE001 - a failure is a number in the table
+            except Exception as error:  # noqa: BLE001 - a failure is a number in the table
                 ok, result = False, None
+                print(f"run {index} failed: {error!r}", flush=True)
+            if result is not None and not ok:
+                print(f"run {index} wrong: {result.text!r} {result.exit}", flush=True)
             failures += not ok
             if result is not None:
                 times.append(result.first_output_seconds or 0.0)
         elapsed = time.monotonic() - began
         await ws.close()
-        await asyncio.sleep(3)
+        await asyncio.sleep(10)  # let the last teardowns and the pool refill settle
         after = process_footprint(service.process.pid)
         live = service.metrics().get("pyplay_sandboxes_live", -1)
     finally:
