@@ -9,19 +9,17 @@ import asyncio
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from typing import Awaitable, Callable, Dict, List, Tuple
 
 from bench.bench_first_output import python310
+from bench.native_display import native_xvnc
 from bench.stats import percentile, table
-from sandbox import display
 from tests.client import connect, next_json
 from tests.rfb import RFBClient
-from tests.service import REPO, Service
+from tests.service import Service
 
 SPRITES = """
 import pygame, random
@@ -156,18 +154,8 @@ async def measure(open_program: Opener, seconds: float, samples: int) -> List[ob
 
 
 async def main_async(seconds: float, samples: int) -> None:
-    directory = tempfile.mkdtemp(prefix="pyplay-bench-")
-    socket_path = os.path.join(directory, "vnc.sock")
-    xvnc = display.start_xvnc(None, 800, 600, socket_path)
-    display.wait_ready(xvnc)
-    site = os.path.join(REPO, "build", "sandbox", "env", "lib", "python3.10", "site-packages")
-    env = display.program_environment(xvnc.display, {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": site,
-                                                     "SDL_RENDER_DRIVER": "software"})
-    try:
+    with native_xvnc(800, 600) as (socket_path, env):
         native = await measure(native_opener(socket_path, env), seconds, samples)
-    finally:
-        display.stop_xvnc(xvnc)
-        shutil.rmtree(directory, ignore_errors=True)
     service = Service({"PYPLAY_POOL_PYTHON": "0", "PYPLAY_POOL_TURTLE": "0", "PYPLAY_POOL_PYGAME": "1"}).start()
     try:
         sandboxed = await measure(await sandbox_opener(service), seconds, samples)

@@ -9,18 +9,16 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from typing import List
 
 from bench.bench_first_output import python310
+from bench.native_display import native_xvnc
 from bench.stats import summary_row, table
-from sandbox import display
 from tests.client import connect, next_json
 from tests.rfb import RFBClient
-from tests.service import REPO, Service
+from tests.service import Service
 
 COLOUR = (30, 144, 255)
 PROGRAM = ("import pygame, time\npygame.init()\nscreen = pygame.display.set_mode((320, 240))\n"
@@ -58,15 +56,8 @@ async def service_first_frame(pool: int, runs: int) -> List[float]:
 
 
 async def native_first_frame(runs: int) -> List[float]:
-    directory = tempfile.mkdtemp(prefix="pyplay-bench-")
-    socket_path = os.path.join(directory, "vnc.sock")
-    xvnc = display.start_xvnc(None, 1280, 960, socket_path)
-    display.wait_ready(xvnc)
-    site = os.path.join(REPO, "build", "sandbox", "env", "lib", "python3.10", "site-packages")
-    env = display.program_environment(xvnc.display, {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": site,
-                                                     "SDL_RENDER_DRIVER": "software"})
     times = []
-    try:
+    with native_xvnc(1280, 960) as (socket_path, env):
         for _ in range(runs):
             client = await RFBClient.open_unix(socket_path)
             began = time.monotonic()
@@ -77,9 +68,6 @@ async def native_first_frame(runs: int) -> List[float]:
             process.wait()
             await client.close()
             await asyncio.sleep(0.3)
-    finally:
-        display.stop_xvnc(xvnc)
-        shutil.rmtree(directory, ignore_errors=True)
     return times
 
 
