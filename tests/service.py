@@ -55,6 +55,7 @@ class Service:
             if all(self.pool_ready(mode) for mode in ("python", "pygame", "turtle")):
                 return self
             time.sleep(0.1)
+        self.stop()  # a service that never became ready must not outlive the test
         raise RuntimeError(f"service not ready in {wait_ready}s: {self.log()[-3000:]}")
 
     def get_json(self, path: str) -> Dict:
