@@ -21,7 +21,7 @@ def native_xvnc(width: int, height: int) -> Iterator[Tuple[str, Dict[str, str]]]
         display.wait_ready(xvnc)
         site = os.path.join(REPO, "build", "sandbox", "env", "lib", "python3.10", "site-packages")
         yield socket_path, display.program_environment(
-            xvnc.display, {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": site, "SDL_RENDER_DRIVER": "software"})
+            xvnc.display, {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": site})
     finally:
         display.stop_xvnc(xvnc)
         shutil.rmtree(directory, ignore_errors=True)

@@ -44,6 +44,8 @@ def _failed_text(limit: Optional[str], limits: Limits) -> str:
         return f"Your program started too many processes or threads (more than {limits.processes}), so it was stopped."
     if limit == "open_files":
         return f"Your program opened too many files at once (more than {limits.open_files}), so it was stopped."
+    if limit == "file_size":
+        return f"Your program tried to write a file bigger than {_mib(limits.file_bytes)}, so it was stopped."
     if limit == "disk":
         return f"Your program's files got too big (more than {_mib(limits.workspace_bytes)}), so it was stopped."
     return "Something went wrong running your program. Press Run to try again."

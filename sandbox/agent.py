@@ -43,11 +43,10 @@ class Agent:
         if mode in DISPLAY_MODES and rfb_unix_path:
             self.desktop = Desktop.start(rfb_unix_path)
             self.env = self.desktop.environment(self.env)
-        self.program = Program(mode, workspace, self.env, self.limits, uid)
+        self.program = Program(mode, workspace, self.env, uid)
         self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
         self.connections = 0
         self.last_disconnect = time.monotonic()
-        self.claimed = False
         self.reason: Optional[str] = None
         self.limit: Optional[str] = None
         self.exit_status: Optional[int] = None
@@ -90,6 +89,10 @@ class Agent:
             self.end("stopped")
             self.done.set()
 
+    @property
+    def claimed(self) -> bool:
+        return self.writer is not None
+
     def watch_for_orphaning(self) -> None:
         """Unclaimed and nobody connected for a while: the host that made us is gone."""
         if self.writer is None and not self.connections and \
@@ -111,10 +114,10 @@ class Agent:
             self.end("stopped")
 
     async def on_frame(self, frame: wire.Frame) -> None:
-        if frame.kind == wire.Kind.STDIN and self.claimed:
+        if frame.kind == wire.Kind.STDIN:
             self.last_activity = time.monotonic()
             self.write_stdin(frame.payload)
-        elif frame.kind == wire.Kind.RESIZE and self.claimed:
+        elif frame.kind == wire.Kind.RESIZE:
             size = frame.json()
             self.program.resize(_clamp(size.get("rows"), 1, 500, 24), _clamp(size.get("cols"), 1, 1000, 80))
         elif frame.kind == wire.Kind.STOP:
@@ -122,7 +125,6 @@ class Agent:
 
     # -- the run ------------------------------------------------------------------------------
     async def claim(self, claim: Dict[str, Any]) -> None:
-        self.claimed = True
         self.limits = Limits.from_wire(claim.get("limits") or {})
         try:
             files = decode_files(claim.get("files") or [], self.limits.upload_bytes,
@@ -139,7 +141,7 @@ class Agent:
         term = claim.get("term") or {}
         self.program.resize(_clamp(term.get("rows"), 1, 500, 24), _clamp(term.get("cols"), 1, 1000, 80))
         entry_path = os.path.join(self.workspace, entry)
-        self.program.go(entry_path, os.path.dirname(entry_path), {})
+        self.program.go(entry_path, os.path.dirname(entry_path), {}, self.limits)
         self.started_at = self.last_activity = time.monotonic()
         display = None
         if self.desktop is not None:

@@ -37,11 +37,7 @@ class Desktop:
         return cls(xvnc)
 
     def environment(self, base: Dict[str, str]) -> Dict[str, str]:
-        env = display.program_environment(self.xvnc.display, base)
-        # pygame.SCALED windows get an SDL renderer; its OpenGL driver draws nothing under
-        # gVisor (black screen), the software one draws everything.
-        env["SDL_RENDER_DRIVER"] = "software"
-        return env
+        return display.program_environment(self.xvnc.display, base)
 
     async def start_helpers(self, on_size: Callable[[int, int], Awaitable[None]]) -> None:
         """Start the window watcher and the closer before any claim, so neither costs a

@@ -167,6 +167,9 @@ def program_environment(display: int, base: Optional[Dict[str, str]] = None) -> 
         # Without this SDL backs the window surface with a GL renderer: loading Mesa
         # makes set_mode take 0.35-0.55 s in gVisor instead of 0.03 s.
         "SDL_FRAMEBUFFER_ACCELERATION": "0",
+        # pygame.SCALED windows get an SDL renderer; its OpenGL driver draws nothing under
+        # gVisor (black screen), the software one draws everything.
+        "SDL_RENDER_DRIVER": "software",
         # fontconfig (pygame.font.SysFont, Tk) writes its cache under $HOME otherwise,
         # which is the student's workspace.
         "XDG_CACHE_HOME": "/tmp/.cache",

@@ -11,6 +11,7 @@ nothing of pyplay is importable by the student's program.
 """
 import json
 import os
+import resource
 import runpy
 import socket
 import sys
@@ -18,7 +19,7 @@ import traceback
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _OWN_FILES = {os.path.abspath(__file__), runpy.__file__}
-_ERRNO_LIMITS = {24: "open_files", 23: "open_files", 28: "disk", 27: "disk", 11: "processes", 12: "memory"}
+_ERRNO_LIMITS = {24: "open_files", 23: "open_files", 28: "disk", 27: "file_size", 11: "processes", 12: "memory"}
 
 
 def _report(channel, message):
@@ -57,6 +58,15 @@ def _install_excepthook(channel, entry_dir):
             _report(channel, {"limit": limit})
         traceback.print_exception(kind, value, _user_traceback(tb, entry_dir))
     sys.excepthook = hook
+
+
+def _limit_myself(limits):
+    """Soft and hard both, so the program cannot raise them back; never above what we have."""
+    for name, value in limits.items():
+        kind = getattr(resource, name)
+        _, hard = resource.getrlimit(kind)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (value, value))
 
 
 def _wait_for_go(channel):
@@ -113,6 +123,7 @@ def main():
     entry_dir = os.path.dirname(entry)
     os.chdir(go.get("cwd", entry_dir))
     os.environ.update(go.get("env", {}))
+    _limit_myself(go.get("rlimits", {}))
     sys.argv[:] = [entry]
     sys.path[0] = entry_dir
     _install_excepthook(channel, entry_dir)

@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import termios
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import ptyprocess
 
@@ -40,23 +40,16 @@ def program_env(workspace: str, extra: Dict[str, str]) -> Dict[str, str]:
     return env
 
 
-def _apply_rlimits(limits: Limits) -> None:
-    def set_limit(kind: int, value: int) -> None:
-        soft, hard = resource.getrlimit(kind)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(kind, (value, value))
-
-    set_limit(resource.RLIMIT_AS, limits.memory_bytes)
-    set_limit(resource.RLIMIT_NPROC, limits.processes)
-    set_limit(resource.RLIMIT_NOFILE, limits.open_files)
-    set_limit(resource.RLIMIT_FSIZE, limits.file_bytes)
-    set_limit(resource.RLIMIT_CORE, 0)
+def rlimits(limits: Limits) -> Dict[str, int]:
+    """The claim's rlimits by name; the launcher sets them on itself just before the program runs
+    (lowering its own limits needs no privilege, and they are not known before the claim)."""
+    return {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_NPROC": limits.processes,
+            "RLIMIT_NOFILE": limits.open_files, "RLIMIT_FSIZE": limits.file_bytes, "RLIMIT_CORE": 0}
 
 
-def _become_student(limits: Limits, uid: int) -> None:
-    """Runs in the child between fork and exec: limits first, then drop root for good."""
-    _apply_rlimits(limits)
+def _become_student(uid: int) -> None:
+    """Runs in the child between fork and exec: drop root for good."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if os.getuid() == 0:
         os.setgroups([])
         os.setgid(uid)
@@ -66,19 +59,18 @@ def _become_student(limits: Limits, uid: int) -> None:
 class Program:
     """One launcher process under a PTY, plus the channel that tells it to go."""
 
-    def __init__(self, mode: str, workspace: str, env: Dict[str, str], limits: Limits,
-                 uid: int, rows: int = 24, cols: int = 80) -> None:
+    def __init__(self, mode: str, workspace: str, env: Dict[str, str], uid: int,
+                 rows: int = 24, cols: int = 80) -> None:
         agent_end, launcher_end = socket.socketpair()
         launcher_end.set_inheritable(True)
         self.channel = agent_end
         argv: List[str] = [sys.executable, LAUNCHER, str(launcher_end.fileno()), mode]
         self.process = ptyprocess.PtyProcess.spawn(
             argv, cwd=workspace, env=env, dimensions=(rows, cols),
-            pass_fds=(launcher_end.fileno(),), preexec_fn=lambda: _become_student(limits, uid))
+            pass_fds=(launcher_end.fileno(),), preexec_fn=lambda: _become_student(uid))
         launcher_end.close()
         self.master_fd: int = self.process.fd
         os.set_blocking(self.master_fd, False)
-        self.exit_status: Optional[int] = None
         self.uid = uid
 
     @property
@@ -96,8 +88,8 @@ class Program:
                 raise OSError("the launcher exited before it was ready")
             received += chunk
 
-    def go(self, entry: str, cwd: str, env: Dict[str, str]) -> None:
-        message = json.dumps({"entry": entry, "cwd": cwd, "env": env}) + "\n"
+    def go(self, entry: str, cwd: str, env: Dict[str, str], limits: Limits) -> None:
+        message = json.dumps({"entry": entry, "cwd": cwd, "env": env, "rlimits": rlimits(limits)}) + "\n"
         self.channel.setblocking(True)
         self.channel.sendall(message.encode())
 

@@ -33,9 +33,6 @@ class Kind(enum.IntEnum):
     STOP = 19      # json: {}
 
 
-JSON_KINDS = frozenset(k for k in Kind if k not in (Kind.OUTPUT, Kind.STDIN))
-
-
 class WireError(Exception):
     """The peer broke the framing; the connection cannot be trusted any more."""
 

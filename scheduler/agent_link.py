@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Deque, Dict, Optional, Tuple
+from typing import Any, Deque, Dict, Tuple
 
 from sandbox import wire
 
@@ -77,6 +77,3 @@ class AgentLink:
     @property
     def closed(self) -> bool:
         return self._writer.is_closing()
-
-    def peer(self) -> Optional[str]:
-        return str(self._writer.get_extra_info("peername") or "")

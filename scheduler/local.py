@@ -115,9 +115,8 @@ class LocalScheduler(Scheduler):
 
     # -- making and destroying ----------------------------------------------------------------
     async def _create(self, mode: str) -> Sandbox:
-        record = _Record(id="pyplay-" + secrets.token_hex(6), mode=mode,
-                         directory=os.path.join(self._sandboxes_dir, ""))
-        record.directory = os.path.join(self._sandboxes_dir, record.id)
+        sandbox_id = "pyplay-" + secrets.token_hex(6)
+        record = _Record(id=sandbox_id, mode=mode, directory=os.path.join(self._sandboxes_dir, sandbox_id))
         self._records[record.id] = record
         try:
             async with self._starting:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import time
 import zlib
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 

@@ -14,8 +14,10 @@ LIMIT_CASES = {
     "threads": ("import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,)).start()",
                 "failed", "too many processes"),
     "open_files": ("files = []\nwhile True:\n    files.append(open('main.py'))", "failed", "too many files"),
-    "workspace": ("with open('big.bin', 'wb') as f:\n    while True:\n        f.write(b'x' * 1_000_000)",
+    "workspace": ("i = 0\nwhile True:\n    open(f'part{i}.bin', 'wb').write(b'x' * 1_000_000)\n    i += 1",
                   "failed", "files got too big"),
+    "file_size": ("with open('/tmp/one.bin', 'wb') as f:\n    f.write(b'x' * 3_000_000)",
+                  "failed", "a file bigger than"),
     "output": ("while True:\n    print('spam ' * 20)", "output", "printed too much"),
 }
 

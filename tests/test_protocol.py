@@ -31,7 +31,7 @@ BAD_MESSAGES = {
     "upload too big": (json.dumps({"type": "run", "files": [{"path": "main.py", "text": "#" * 100_000}]}), "too_large"),
     "oversized message": (json.dumps({"type": "stdin", "data": "x" * 1_500_000}), "too_large"),
 }
-BAD_PATHS = ["../x.py", "/etc/x.py", "", "a\x00b.py", "a/../../x.py", "./main.py", "a//b.py", "dir\\x.py"]
+BAD_PATHS = ["a" * 300 + ".py", "../x.py", "/etc/x.py", "", "a\x00b.py", "a/../../x.py", "./main.py", "a//b.py", "dir\\x.py"]
 
 
 @pytest.mark.parametrize("name", sorted(BAD_MESSAGES))
