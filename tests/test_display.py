@@ -46,6 +46,11 @@ class DisplayRun:
             await asyncio.sleep(0.05)
         raise AssertionError(f"no {text!r} in output: {bytes(self.output).decode(errors='replace')[-800:]}")
 
+    def drop(self) -> None:
+        """The network goes away: no close frame, and nothing more is read."""
+        self._task.cancel()
+        self.ws.transport.abort()
+
     async def stop(self) -> dict:
         if not self.exit.done():
             await self.ws.send(json.dumps({"type": "stop"}))
