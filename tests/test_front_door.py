@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import types
 
 import pytest
 
 from proxy.tokens import TokenError, issue_token, verify_token
+from scheduler.service import disable_nagle
 from tests.client import connect, next_json, run_program
 from tests.service import Service
 
@@ -86,3 +89,19 @@ async def test_foreign_origin_cannot_open_the_display_either(display_service):
     await ws.send(json.dumps({"type": "stop"}))
     await next_json(ws, timeout=20)
     await ws.close()
+
+
+def test_accepted_websockets_have_nagle_off_so_small_display_writes_are_not_held_40_ms():
+    listener = socket.socket()              # as Sanic makes it: proto 0, which asyncio leaves with Nagle on
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    try:
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        request = types.SimpleNamespace(transport=types.SimpleNamespace(get_extra_info=lambda name: accepted))
+        disable_nagle(request)
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        for sock in (client, accepted, listener):
+            sock.close()
