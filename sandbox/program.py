@@ -72,6 +72,7 @@ class Program:
         self.master_fd: int = self.process.fd
         os.set_blocking(self.master_fd, False)
         self.uid = uid
+        self.held = False
 
     @property
     def pid(self) -> int:
@@ -102,6 +103,19 @@ class Program:
             os.killpg(self.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+        self.release()  # a held process would keep the signal pending
+
+    def hold(self) -> None:
+        """Output flow control: stop the student's processes, as a terminal's full buffer
+        would block their writes (see Agent.pump_output for why gVisor's is not enough)."""
+        if not self.held:
+            self.held = True
+            self._signal_students(signal.SIGSTOP)
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._signal_students(signal.SIGCONT)
 
     def signal_chars(self) -> Dict[int, int]:
         """Bytes that should raise a signal now: ^C and ^\\ while the terminal has ISIG on."""
@@ -127,9 +141,12 @@ class Program:
     def kill_everything(self) -> None:
         """SIGKILL every process of the student's uid: whatever it forked or detached."""
         self.signal_group(signal.SIGKILL)
+        self._signal_students(signal.SIGKILL)
+
+    def _signal_students(self, signum: int) -> None:
         for pid in student_pids(self.uid):
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signum)
             except (ProcessLookupError, PermissionError):
                 pass
 

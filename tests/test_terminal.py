@@ -33,6 +33,19 @@ async def test_ctrl_c_raises_keyboard_interrupt(ws):
     assert "Ctrl-C" in result.exit["message"]
 
 
+async def test_a_print_flood_arrives_complete_and_in_order(ws):
+    # The agent holds a flooding writer while the PTY is full: nothing may be lost or reordered.
+    result = await run_program(ws, "for i in range(60000):\n    print(f'line {i}')", timeout=90)
+    assert result.exit["code"] == 0, result.exit
+    assert result.text == "".join(f"line {i}\r\n" for i in range(60000))
+
+
+async def test_ctrl_c_reaches_a_flooding_program(ws):
+    result = await run_program(ws, "i = 0\nwhile True:\n    i += 1\n    print('flood', i)",
+                               replies=[(b"flood 5000", "\u0003")], timeout=30)
+    assert "KeyboardInterrupt" in result.text and result.exit["code"] == 130, result.exit
+
+
 async def test_stop_ends_a_long_sleep_within_two_seconds(ws):
     result = await run_program(ws, "import time\nprint('sleeping', flush=True)\ntime.sleep(1000)",
                                actions=[(0.3, {"type": "stop"})], timeout=10)
