@@ -45,11 +45,13 @@ async def websocket_relay(socket_path: str) -> AsyncIterator[str]:
             while data := await reader.read(64 * 1024):
                 await connection.send(data)
 
-        try:
-            await asyncio.gather(to_display(), to_client())
-        except websockets.ConnectionClosed:
-            pass
+        tasks = [asyncio.ensure_future(to_display()), asyncio.ensure_future(to_client())]
+        try:  # either side ending ends both: Xvnc keeps its end open after the client leaves
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             writer.close()
 
     async with websockets.serve(relay, "127.0.0.1", 0, max_size=None) as server:
