@@ -344,7 +344,8 @@ def read_available(fd: int, backlog: bytearray, limit: int) -> bool:
 
 
 def pending_bytes(fd: int) -> int:
-    """Output queued in the PTY but not yet readable (FIONREAD on the master)."""
+    """Output the PTY reports as queued (FIONREAD on the master).  Under gVisor a read can
+    answer EAGAIN while this is still non-zero: the program is ahead of the reader."""
     try:
         return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
     except OSError:
