@@ -1,7 +1,8 @@
 """Display throughput and latency at an RFB client: frames per second for a 640x480 sprite game
 and for an 800x600 animation that changes the whole screen every frame, bytes per second on the
 socket, and key-to-pixel latency.  Warm gVisor sandbox via the display WebSocket, against the
-same programs natively on a host Xvnc read over its unix socket (the baseline)."""
+same programs natively on a host Xvnc, read over its unix socket (the baseline) and through
+a plain WebSocket relay (websockify's place, so a cost of the service's own socket shows)."""
 from __future__ import annotations
 
 import argparse
@@ -15,11 +16,12 @@ import time
 from typing import Awaitable, Callable, Dict, List, Tuple
 
 from bench.bench_first_output import python310
-from bench.native_display import native_xvnc, websocket_relay
+from bench.native_display import native_xvnc
 from bench.stats import percentile, table
 from tests.client import connect, next_json
 from tests.rfb import RFBClient
 from tests.service import Service
+from tests.websocket_relay import websocket_relay
 
 SPRITES = """
 import pygame, random

@@ -6,7 +6,7 @@ Both directions are awaited writes, so a slow browser slows Xvnc's updates
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Awaitable
 
 from scheduler.logs import get_logger
 
@@ -37,11 +37,19 @@ async def relay_display(ws: Any, run: Any) -> None:
                 return
             await ws.send(data)
 
-    tasks = [asyncio.ensure_future(browser_to_display()), asyncio.ensure_future(display_to_browser())]
+    try:
+        await until_either_ends(browser_to_display(), display_to_browser())
+    finally:
+        writer.close()
+
+
+async def until_either_ends(*directions: Awaitable[None]) -> None:
+    """Run both directions of a relay until one ends or fails; the other is then cancelled
+    and awaited (Xvnc keeps its end open after a viewer leaves, and vice versa)."""
+    tasks = [asyncio.ensure_future(direction) for direction in directions]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        writer.close()

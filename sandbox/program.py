@@ -99,10 +99,7 @@ class Program:
 
     def signal_group(self, signum: int) -> None:
         """Signal the program's process group (it is the session leader of the PTY)."""
-        try:
-            os.killpg(self.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
+        _killpg(self.pid, signum)
         self.release()  # a held process would keep the signal pending
 
     def hold(self) -> None:
@@ -133,10 +130,9 @@ class Program:
             group = os.tcgetpgrp(self.master_fd)
         except OSError:
             group = self.pid
-        try:
-            os.killpg(group, signum)
-        except (ProcessLookupError, PermissionError):
-            self.signal_group(signum)
+        if not _killpg(group, signum):
+            _killpg(self.pid, signum)
+        self.release()
 
     def kill_everything(self) -> None:
         """SIGKILL every process of the student's uid: whatever it forked or detached."""
@@ -156,6 +152,14 @@ class Program:
                 closer()
             except OSError:
                 pass
+
+
+def _killpg(group: int, signum: int) -> bool:
+    try:
+        os.killpg(group, signum)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def student_pids(uid: int) -> List[int]:

@@ -12,6 +12,7 @@ import pytest
 
 from sandbox import display
 from tests.rfb import COPY_RECT, KEY_LEFT, RAW, RFBClient, RFBError
+from tests.websocket_relay import websocket_relay
 
 # A Tk window at the origin showing four coloured blocks, printing its events as JSON.
 BLOCKS_TK = r"""
@@ -104,30 +105,9 @@ async def test_key_and_pointer_events_reach_the_x_client(host_display, rfb: RFBC
 
 
 async def test_websocket_transport_carries_raw_rfb(host_display) -> None:
-    websockets = pytest.importorskip("websockets", reason="needs the websockets package")
-
-    async def bridge(websocket) -> None:   # what the display WebSocket does: RFB in binary frames
-        reader, writer = await asyncio.open_unix_connection(host_display.rfb_path)
-
-        async def up() -> None:
-            async for message in websocket:
-                writer.write(message)
-                await writer.drain()
-
-        async def down() -> None:
-            while data := await reader.read(65536):
-                await websocket.send(data)
-
-        directions = [asyncio.create_task(up()), asyncio.create_task(down())]
-        await asyncio.wait(directions, return_when=asyncio.FIRST_COMPLETED)
-        for task in directions:
-            task.cancel()
-        writer.close()
-
     host_display.tk(BLOCKS_TK)
-    async with websockets.serve(bridge, "127.0.0.1", 0, subprotocols=["binary"]) as server:
-        port = server.sockets[0].getsockname()[1]
-        client = await RFBClient.open_websocket(f"ws://127.0.0.1:{port}/")
+    async with websocket_relay(host_display.rfb_path) as url:  # RFB in binary frames, as the service sends
+        client = await RFBClient.open_websocket(url)
         try:
             await client.wait_for(shows_blocks, 15, "the blocks over a WebSocket")
         finally:
