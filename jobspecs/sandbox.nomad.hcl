@@ -110,6 +110,9 @@ job "pyplay-sandbox" {
           "--mode", "${NOMAD_META_mode}",
           "--workspace", "/workspace",
           "--uid", "1000",
+          # Emptied between the runs of the session that owns this sandbox (reset in place).
+          "--scratch", "/tmp",
+          "--scratch", "/dev/shm",
         ]
 
         # Defence in depth around gVisor: no privileges, no capabilities, nothing writable

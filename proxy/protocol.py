@@ -64,7 +64,15 @@ class ResumeRequest:
     offset: int
 
 
-Request = Union[RunRequest, StdinRequest, ResizeRequest, StopRequest, ResumeRequest]
+@dataclasses.dataclass(frozen=True)
+class PrepareRequest:
+    """Additive: get the session's sandbox ready for ``mode`` before Run is pressed."""
+
+    mode: str
+
+
+Request = Union[RunRequest, StdinRequest, ResizeRequest, StopRequest, ResumeRequest, PrepareRequest]
+STATUS_STATES = ("queued", "starting", "ready")
 
 
 def parse_client_message(frame: Union[str, bytes], limits: Limits, max_bytes: int) -> Request:
@@ -86,10 +94,15 @@ def parse_client_message(frame: Union[str, bytes], limits: Limits, max_bytes: in
     return parser(message, limits)
 
 
-def _parse_run(message: Dict[str, Any], limits: Limits) -> RunRequest:
+def _parse_mode(message: Dict[str, Any]) -> str:
     mode = message.get("mode", "auto")
     if mode not in MODES:
         raise ProtocolError("bad_request", f"\"mode\" must be one of {', '.join(MODES)}.")
+    return mode
+
+
+def _parse_run(message: Dict[str, Any], limits: Limits) -> RunRequest:
+    mode = _parse_mode(message)
     entry = message.get("entry", "main.py")
     problem = path_problem(entry, limits.path_bytes)
     if problem:
@@ -179,8 +192,13 @@ def _parse_resume(message: Dict[str, Any], limits: Limits) -> ResumeRequest:
     return ResumeRequest(run, token, offset)
 
 
+def _parse_prepare(message: Dict[str, Any], limits: Limits) -> PrepareRequest:
+    mode = _parse_mode(message)
+    return PrepareRequest("python" if mode == "auto" else mode)
+
+
 _PARSERS = {"run": _parse_run, "stdin": _parse_stdin, "resize": _parse_resize,
-            "stop": _parse_stop, "resume": _parse_resume}
+            "stop": _parse_stop, "resume": _parse_resume, "prepare": _parse_prepare}
 
 
 # -- server -> client -------------------------------------------------------------------------
@@ -203,6 +221,15 @@ def error_message(code: str, message: str) -> str:
 def resumed_message(run_id: str, display: Optional[Dict[str, Any]] = None) -> str:
     """Additive: ``display`` carries a fresh ticket so the display reconnects too."""
     return _dump({"type": "resumed", "run": run_id, "display": display})
+
+
+def status_message(state: str, mode: str, message: str, position: int = 0) -> str:
+    """Additive: why nothing has happened yet (queued, a sandbox starting) or that it is ready."""
+    assert state in STATUS_STATES
+    status: Dict[str, Any] = {"type": "status", "state": state, "mode": mode, "message": message}
+    if state == "queued":
+        status["position"] = position
+    return _dump(status)
 
 
 def display_message(run_id: str, width: int, height: int) -> str:

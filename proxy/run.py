@@ -1,8 +1,10 @@
-"""One run: a claimed sandbox, its output stream, and how it ended.
+"""One run: a claim on the session's sandbox, its output stream, and how it ended.
 
 The run outlives its WebSocket for a grace period (resume).  Output is read from
 the agent only while a client is attached and keeping up, so a slow or absent
-browser slows the program down instead of filling the proxy's memory.
+browser slows the program down instead of filling the proxy's memory.  When the run
+ends, the sandbox goes back to the session's lease (proxy/lease.py), which keeps it
+for the next run while the agent resets it, or lets it go.
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from proxy import protocol
 from proxy.exit_messages import exit_text
 from proxy.replay import ReplayBuffer
 from sandbox import wire
+from proxy.lease import SessionSandbox
 from scheduler.agent_link import AgentLinkClosed
-from scheduler.base import Sandbox, Scheduler
+from scheduler.base import Sandbox
 from scheduler.config import Config
 from scheduler.logs import get_logger
 
@@ -28,15 +31,19 @@ HOST_GRACE_SECONDS = 30.0   # the host's backstop beyond the agent's own wall-ti
 
 
 class RunFailed(Exception):
-    """The sandbox would not take the claim."""
+    """The sandbox would not take the claim; ``result`` is the agent's EXIT, if it sent one."""
+
+    def __init__(self, message: str, result: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(message)
+        self.result = result or {}
 
 
 class Run:
-    def __init__(self, config: Config, scheduler: Scheduler, sandbox: Sandbox, mode: str,
+    def __init__(self, config: Config, lease: SessionSandbox, sandbox: Sandbox, mode: str,
                  client: str) -> None:
         self.id = "r-" + secrets.token_urlsafe(9)
         self.config = config
-        self.scheduler = scheduler
+        self.lease = lease
         self.sandbox = sandbox
         self.mode = mode
         self.client = client
@@ -63,8 +70,8 @@ class Run:
         except (AgentLinkClosed, asyncio.TimeoutError) as error:
             raise RunFailed(f"sandbox {self.sandbox.id} did not start the program: {error}") from error
         if frame.kind == wire.Kind.EXIT:
-            detail = frame.json().get("detail") or "the files could not be written"
-            raise RunFailed(detail)
+            result = frame.json()
+            raise RunFailed(result.get("detail") or "the files could not be written", result)
         if frame.kind != wire.Kind.STARTED:
             raise RunFailed(f"agent answered {frame.kind.name} to the claim")
         self.display = frame.json().get("display")
@@ -127,9 +134,9 @@ class Run:
         except Exception:  # noqa: BLE001 - whatever broke, the student gets an exit and the sandbox goes
             log.exception("relay_failed", run=self.id)
         try:
-            await self._finish(result)  # tell the student first; tearing down takes a moment
+            await self._finish(result)  # tell the student first; a reset or teardown takes a moment
         finally:
-            await asyncio.shield(self.scheduler.release(self.sandbox))
+            self.lease.run_ended(self.sandbox, result)
 
     async def _relay_frames(self) -> Dict[str, Any]:
         while True:

@@ -1,12 +1,14 @@
-"""One IDE WebSocket: protocol v1 requests in, runs out.  Many runs, one after another."""
+"""One IDE WebSocket: protocol v1 requests in, runs out.  Many runs, one after another,
+all on the session's own sandbox (proxy/lease.py)."""
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import time
-from typing import Any, Awaitable, Callable, Optional, Union
+from typing import Any, Awaitable, Callable, Dict, Optional, Union
 
 from proxy import protocol
+from proxy.lease import COUNTERS, SessionSandbox
 from proxy.modes import detect_mode
 from proxy.registry import RunRegistry
 from proxy.run import Run, RunFailed
@@ -17,6 +19,12 @@ from scheduler.logs import get_logger
 
 log = get_logger("pyplay.session")
 STOP_WAIT_SECONDS = 5.0
+STATUS_TEXT = {
+    "queued": "Every sandbox is in use right now; you are number {position} in line. "
+              "Your program starts as soon as one is free.",
+    "starting": "Starting a fresh sandbox for your program...",
+    "ready": "Ready to run.",
+}
 
 
 @dataclasses.dataclass
@@ -26,6 +34,7 @@ class Services:
     config: Config
     scheduler: Scheduler
     registry: RunRegistry
+    counters: Dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
 
 
 class Session:
@@ -37,6 +46,7 @@ class Session:
         self._send = send
         self.client = client
         self.run: Optional[Run] = None
+        self.lease = SessionSandbox(self.config, services.scheduler, services.counters, owner=self)
         self._rate = TokenBucket(rate=self.config.messages_per_second, burst=self.config.messages_per_second)
 
     async def serve(self) -> None:
@@ -49,6 +59,7 @@ class Session:
         finally:
             if self.run is not None:
                 self.run.detach()
+            self.lease.close(self)
 
     async def on_frame(self, frame: Union[str, bytes]) -> None:
         if self._rate.take(1) > 0:
@@ -68,6 +79,8 @@ class Session:
             await self.start_run(request)
         elif isinstance(request, protocol.ResumeRequest):
             await self.resume(request)
+        elif isinstance(request, protocol.PrepareRequest):
+            await self.prepare(request.mode)
         elif self.run is None or self.run.finished.is_set():
             if not isinstance(request, protocol.StopRequest):
                 raise protocol.ProtocolError("bad_request", "No program is running; press Run first.")
@@ -85,20 +98,22 @@ class Session:
             raise protocol.ProtocolError("busy", "You already have the most programs running at once; stop one first.")
         mode = detect_mode(request.entry, request.files) if request.mode == "auto" else request.mode
         requested_at = time.monotonic()
-        sandbox = await self.services.scheduler.acquire(mode)
-        run = Run(self.config, self.services.scheduler, sandbox, mode, self.client)
+        sandbox = await self.lease.take(mode, self._tell_waiting(mode))
+        run = Run(self.config, self.lease, sandbox, mode, self.client)
         run.timings["acquire"] = time.monotonic() - requested_at
+        self.lease.begin_run(sandbox)
         try:
             await run.start(request)
         except RunFailed as error:
-            await self.services.scheduler.release(sandbox)
+            self.lease.run_ended(sandbox, error.result)
             raise protocol.ProtocolError("bad_request", f"The program could not be started: {error}") from None
         except BaseException:
-            await asyncio.shield(self.services.scheduler.release(sandbox))
+            self.lease.run_ended(sandbox, {})
             raise
         registry.add(run)
         self.run = run
-        log.info("run_start", run=run.id, mode=mode, sandbox=sandbox.id, warm=sandbox.warm, client=self.client,
+        log.info("run_start", run=run.id, mode=mode, sandbox=sandbox.id, warm=sandbox.warm,
+                 sandbox_runs=self.lease.runs, client=self.client,
                  files=len(request.files), **{f"{k}_ms": round(v * 1000, 1) for k, v in run.timings.items()})
         await self._send(protocol.started_message(run.id, mode, sandbox.link.hello.get("python", ""),
                                                   self.display_info(run), run.resume_token))
@@ -106,6 +121,25 @@ class Session:
         # A finished run stays resumable for the grace period, then the registry drops it.
         run.on_finished = lambda: asyncio.get_running_loop().call_later(
             self.config.resume_grace_seconds, registry.remove, run)
+
+    async def prepare(self, mode: str) -> None:
+        """Get the session's sandbox ready for ``mode`` now, so Run finds it warm."""
+        if self.run is not None and not self.run.finished.is_set():
+            return  # the live run has the sandbox; the next Run will swap if the mode differs
+        await self.lease.take(mode, self._tell_waiting(mode))
+        await self._send(protocol.status_message("ready", mode, STATUS_TEXT["ready"]))
+
+    def _tell_waiting(self, mode: str) -> Callable[[str, int], None]:
+        def tell(state: str, position: int) -> None:
+            text = STATUS_TEXT[state].format(position=position)
+            asyncio.ensure_future(self._send_quietly(protocol.status_message(state, mode, text, position)))
+        return tell
+
+    async def _send_quietly(self, message: str) -> None:
+        try:
+            await self._send(message)
+        except Exception:  # noqa: BLE001 - the socket is gone; nothing to tell
+            pass
 
     def display_info(self, run: Run) -> Optional[dict]:
         if not run.display:
@@ -132,6 +166,10 @@ class Session:
         if self.run is not None and self.run is not run:
             await self.stop_current()
         self.run = run
+        if run.lease is not self.lease:  # the run's sandbox (and its session) move to this socket
+            self.lease.close(self)
+            self.lease = run.lease
+            self.lease.adopt(self)
         await self._send(protocol.resumed_message(run.id, self.display_info(run)))
         if missed:
             await self._send(missed)
@@ -141,7 +179,4 @@ class Session:
             run.attach(self._send)
 
     async def send_error(self, code: str, message: str) -> None:
-        try:
-            await self._send(protocol.error_message(code, message))
-        except Exception:  # noqa: BLE001 - the socket is gone; nothing to tell
-            pass
+        await self._send_quietly(protocol.error_message(code, message))

@@ -1,11 +1,14 @@
-"""The agent: pid 1 of a sandbox.  Accepts one claim, runs one program, reports how it ended.
+"""The agent: pid 1 of a sandbox.  Serves one session: many runs, one after another.
 
     python -m sandbox.agent --listen unix:/run/pyplay/agent.sock --mode python
 
-Before the claim it has already spawned the launcher under a PTY (warm start).
-After the claim it relays PTY bytes (rate-limited, and paused whenever the host
-stops reading), applies resizes, signals and stops, enforces the limits it can
-see from inside, then sends EXIT and exits, which ends the sandbox.
+Before each claim it has already spawned the launcher under a PTY (warm start).
+During a run it relays PTY bytes (rate-limited, and paused whenever the host stops
+reading), applies resizes, signals and stops, and enforces the limits it can see
+from inside.  After the run it sends EXIT, resets the sandbox in place (sandbox/reset.py:
+the student's processes, files and IPC gone, a fresh X server, a fresh launcher) and
+sends READY; or, when it cannot vouch for the sandbox (a limit tripped, a reset check
+failed), it exits, which ends the sandbox and the host replaces it.
 """
 import argparse
 import asyncio
@@ -18,12 +21,14 @@ import struct
 import sys
 import termios
 import time
-from typing import Any, Dict, Optional
+import traceback
+from typing import Any, Dict, List, Optional, Sequence
 
-from sandbox import wire
+from sandbox import reset, wire
 from sandbox.desktop import DISPLAY_MODES, Desktop, serve_rfb_over_tcp
+from sandbox.display import DisplayError
 from sandbox.limits import Limits
-from sandbox.program import Program, describe_status, program_env, student_pids
+from sandbox.program import Program, describe_status, program_env
 from sandbox.ratelimit import TokenBucket
 from sandbox.workspace import WorkspaceError, decode_files, write_files
 
@@ -37,37 +42,65 @@ WATCH_SECONDS = 0.5
 ORPHAN_SECONDS = 30.0
 LAUNCHER_WARM_SECONDS = 30.0
 RFB_TCP_SOCKET = "/tmp/.pyplay-vnc.sock"  # Xvnc's socket when RFB is relayed over TCP
+# A run that ended through one of these may have left the sandbox short of something
+# (memory, process slots, disk): the sandbox is replaced rather than reset.
+UNTRUSTED_REASONS = ("memory", "output")
+TRUSTED_LIMITS = (None, "wall", "idle")
 
 
 class Agent:
     def __init__(self, mode: str, workspace: str, uid: int, inherited_env: Dict[str, str],
-                 rfb_unix_path: Optional[str] = None) -> None:
+                 rfb_unix_path: Optional[str] = None, scratch: Sequence[str] = (),
+                 skip_reset: bool = False) -> None:
         self.mode = mode
         self.workspace = workspace
         self.uid = uid
-        self.limits = Limits()
-        self.env = {**inherited_env, **program_env(workspace, {})}
+        self.inherited_env = inherited_env
+        self.rfb_unix_path = rfb_unix_path if mode in DISPLAY_MODES else None
+        self.scratch = (workspace, *scratch)
+        self.skip_reset = skip_reset
         self.desktop: Optional[Desktop] = None
-        if mode in DISPLAY_MODES and rfb_unix_path:
-            self.desktop = Desktop.start(rfb_unix_path)
-            self.env = self.desktop.environment(self.env)
-        self.program = Program(mode, workspace, self.env, uid)
+        self.program: Optional[Program] = None
         self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
         self.connections = 0
         self.last_disconnect = time.monotonic()
+        self.runs = 0
+        self.claimable = False
+        self.done = asyncio.Event()
+        self._new_run_state()
+
+    def _new_run_state(self) -> None:
+        self.limits = Limits()
+        self.running = False
         self.reason: Optional[str] = None
         self.limit: Optional[str] = None
         self.exit_status: Optional[int] = None
         self.output_total = 0
         self.last_activity = time.monotonic()
         self.started_at = 0.0
-        self.done = asyncio.Event()
         self.program_exited = asyncio.Event()
+        self._timers: List[asyncio.TimerHandle] = []
+
+    async def bring_up(self) -> None:
+        """X server (display modes) and a warm launcher: what makes the next claim instant."""
+        env = {**self.inherited_env, **program_env(self.workspace, {})}
+        helpers = None
+        if self.rfb_unix_path and self.desktop is None:
+            self.desktop = Desktop.start(self.rfb_unix_path)
+            helpers = asyncio.ensure_future(self.desktop.start_helpers(self.on_display_size))
+        if self.desktop is not None:
+            env = self.desktop.environment(env)
+        self.program = Program(self.mode, self.workspace, env, self.uid)
+        if helpers is not None:
+            await helpers
+        await self.program.wait_until_warm(asyncio.get_running_loop(), LAUNCHER_WARM_SECONDS)
+        self.claimable = True
 
     # -- connection ---------------------------------------------------------------------------
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Every connection gets HELLO (health checks connect too); the first to CLAIM owns
-        the sandbox, and when the owner goes away nobody is watching, so everything ends."""
+        the sandbox for the rest of its life (one session, many runs), and when the owner
+        goes away nobody is watching, so everything ends."""
         if self.writer is not None:
             writer.close()
             return
@@ -75,7 +108,8 @@ class Agent:
         decoder = wire.FrameDecoder()
         try:
             writer.write(wire.encode_json(wire.Kind.HELLO, {
-                "version": wire.VERSION, "python": platform.python_version(), "mode": self.mode, "pid": os.getpid()}))
+                "version": wire.VERSION, "python": platform.python_version(), "mode": self.mode,
+                "pid": os.getpid(), "reset": True}))
             await writer.drain()
             while not self.done.is_set():
                 data = await reader.read(65536)
@@ -84,21 +118,18 @@ class Agent:
                 for frame in decoder.feed(data):
                     if self.writer is None and frame.kind == wire.Kind.CLAIM:
                         self.writer = writer
-                        await self.claim(frame.json())
-                    elif self.writer is writer:
+                    if self.writer is writer:
                         await self.on_frame(frame)
         except (wire.WireError, ConnectionError, ValueError) as error:
             print(f"agent: connection dropped: {error}", file=sys.stderr)
+        except Exception:  # noqa: BLE001 - a bug must end the sandbox, not leave it half-claimed
+            traceback.print_exc()
         finally:
             self.connections -= 1
             self.last_disconnect = time.monotonic()
         if self.writer is writer:
             self.end("stopped")
             self.done.set()
-
-    @property
-    def claimed(self) -> bool:
-        return self.writer is not None
 
     def watch_for_orphaning(self) -> None:
         """Unclaimed and nobody connected for a while: the host that made us is gone."""
@@ -121,7 +152,11 @@ class Agent:
             self.end("stopped")
 
     async def on_frame(self, frame: wire.Frame) -> None:
-        if frame.kind == wire.Kind.STDIN:
+        if frame.kind == wire.Kind.CLAIM:
+            await self.claim(frame.json())
+        elif not self.running:
+            return  # between runs (resetting): keystrokes and stops have nothing to reach
+        elif frame.kind == wire.Kind.STDIN:
             self.last_activity = time.monotonic()
             self.write_stdin(frame.payload)
         elif frame.kind == wire.Kind.RESIZE:
@@ -132,6 +167,11 @@ class Agent:
 
     # -- the run ------------------------------------------------------------------------------
     async def claim(self, claim: Dict[str, Any]) -> None:
+        if not self.claimable or self.program is None:
+            print("agent: a claim came before READY; ending the sandbox", file=sys.stderr)
+            self.done.set()
+            return
+        self.claimable = False
         self.limits = Limits.from_wire(claim.get("limits") or {})
         try:
             files = decode_files(claim.get("files") or [], self.limits.upload_bytes,
@@ -142,13 +182,15 @@ class Agent:
                 raise WorkspaceError(f"the entry file {entry!r} is not among the files")
         except (WorkspaceError, ValueError, TypeError) as error:
             await self.send_json(wire.Kind.EXIT, {"code": -1, "reason": "failed", "limit": None,
-                                                  "detail": str(error)})
-            self.done.set()
+                                                  "detail": str(error), "reusable": True})
+            self._end_program(self.program)
+            await self.reset_for_next_run()
             return
         term = claim.get("term") or {}
         self.program.resize(_clamp(term.get("rows"), 1, 500, 24), _clamp(term.get("cols"), 1, 1000, 80))
         entry_path = os.path.join(self.workspace, entry)
         self.program.go(entry_path, os.path.dirname(entry_path), {}, self.limits)
+        self.running = True
         self.started_at = self.last_activity = time.monotonic()
         display = None
         if self.desktop is not None:
@@ -161,7 +203,7 @@ class Agent:
         loop.add_reader(self.program.channel.fileno(), self.read_reports)
 
     async def on_display_size(self, width: int, height: int) -> None:
-        if self.claimed:
+        if self.running:
             await self.send_json(wire.Kind.DISPLAY, {"width": width, "height": height})
 
     def write_stdin(self, data: bytes) -> None:
@@ -240,21 +282,65 @@ class Agent:
 
     async def finish(self) -> None:
         self.read_reports()  # a report written just before the exit may not have been read yet
-        self.program.kill_everything()
+        for timer in self._timers:
+            timer.cancel()
+        program = self.program
+        asyncio.get_running_loop().remove_reader(program.channel.fileno())
+        self._end_program(program)
         status = self.exit_status if self.exit_status is not None else 0
         reason = self.reason or "exited"
+        reusable = reason not in UNTRUSTED_REASONS and self.limit in TRUSTED_LIMITS
         await self.send_json(wire.Kind.EXIT, {"code": describe_status(status), "reason": reason,
                                               "limit": self.limit,
                                               "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-                                              "seconds": round(time.monotonic() - self.started_at, 3)})
-        self.done.set()
+                                              "seconds": round(time.monotonic() - self.started_at, 3),
+                                              "reusable": reusable})
+        if reusable:
+            await self.reset_for_next_run()
+        else:
+            self.done.set()
+
+    def _end_program(self, program: Program) -> None:
+        """The run's own processes end with it; the reset then sweeps the rest of the uid
+        (the sabotage switch leaves that sweep out, so its checks see what would leak)."""
+        if self.skip_reset:
+            program.signal_group(signal.SIGKILL)
+        else:
+            program.kill_everything()
+        program.close()
+
+    async def reset_for_next_run(self) -> None:
+        """Leave nothing of the last run, start a fresh launcher, say READY; or end the sandbox."""
+        self.running = False
+        if self.writer is None or self.writer.is_closing():
+            self.done.set()  # nobody to run for: the session is over
+            return
+        problem = None
+        if not self.skip_reset:
+            if self.desktop is not None:  # windows, properties, selections, grabs: a new X server
+                self.desktop.stop()
+                self.desktop = None
+            problem = await reset.reset(self.uid, self.scratch)
+        if problem is None:
+            try:
+                await self.bring_up()
+            except (OSError, DisplayError, asyncio.TimeoutError) as error:
+                problem = f"the sandbox could not be made warm again: {error}"
+        if problem is not None:
+            print(f"agent: cannot vouch for this sandbox: {problem}", file=sys.stderr)
+            self.done.set()
+            return
+        self.runs += 1
+        self._new_run_state()
+        await self.send_json(wire.Kind.READY, {"runs": self.runs})
 
     def end(self, reason: str, limit: Optional[str] = None) -> None:
         """End the run for ``reason``: polite signal now, SIGKILL after the grace period."""
         if self.reason is None and (limit is not None or not self.program_exited.is_set()):
             self.reason, self.limit = reason, limit
-        if not self.claimed:
-            self.done.set()
+        if not self.running:
+            if self.writer is None or self.writer.is_closing():
+                self.done.set()
             return
         if self.program_exited.is_set():
             return
@@ -262,7 +348,12 @@ class Agent:
             asyncio.ensure_future(self.stop_display_program())
             return
         self.program.signal_group(signal.SIGTERM if reason == "stopped" else signal.SIGKILL)
-        asyncio.get_running_loop().call_later(self.limits.stop_grace_seconds, self.program.kill_everything)
+        self._kill_after_grace()
+
+    def _kill_after_grace(self) -> None:
+        """The run's last resort; cancelled when the run ends, so it never hits the next launcher."""
+        self._timers.append(asyncio.get_running_loop().call_later(
+            self.limits.stop_grace_seconds, self.program.kill_everything))
 
     async def stop_display_program(self) -> None:
         """Stop = the window's close button first (pygame.QUIT, Tk's WM_DELETE_WINDOW), then signals."""
@@ -273,7 +364,7 @@ class Agent:
         except asyncio.TimeoutError:
             pass
         self.program.signal_group(signal.SIGTERM)
-        asyncio.get_running_loop().call_later(self.limits.stop_grace_seconds, self.program.kill_everything)
+        self._kill_after_grace()
 
     def on_child(self) -> None:
         while True:
@@ -283,7 +374,7 @@ class Agent:
                 return
             if pid == 0:
                 return
-            if pid == self.program.pid:
+            if self.program is not None and pid == self.program.pid:
                 self.exit_status = status
                 self.program_exited.set()
 
@@ -307,16 +398,19 @@ class Agent:
                 self.end("memory" if limit == "memory" else "failed", limit)
 
     async def watch_limits(self) -> None:
-        while not self.program_exited.is_set():
+        exited, started_at = self.program_exited, self.started_at  # this run's, not the next one's
+        while not exited.is_set():
             await asyncio.sleep(WATCH_SECONDS)
+            if exited.is_set():
+                return
             now = time.monotonic()
-            if now - self.started_at > self.limits.wall_seconds:
+            if now - started_at > self.limits.wall_seconds:
                 self.end("timeout", "wall")
             elif now - self.last_activity > self.limits.idle_seconds:
                 self.end("timeout", "idle")
-            elif _disk_full(self.workspace) or _disk_full("/tmp"):
+            elif any(_disk_full(folder) for folder in self.scratch[:2]):
                 self.end("failed", "disk")
-            elif len(student_pids(self.uid)) >= self.limits.processes:
+            elif len(reset.student_pids(self.uid)) >= self.limits.processes:
                 self.end("failed", "processes")
 
 
@@ -362,13 +456,11 @@ async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> Non
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGCHLD, agent.on_child)
     # Only listen once everything is warm: a HELLO means "ready to run at once".
-    await agent.program.wait_until_warm(loop, LAUNCHER_WARM_SECONDS)
+    await agent.bring_up()
     rfb_server = None
-    if agent.desktop is not None:
-        await agent.desktop.start_helpers(agent.on_display_size)
-        if rfb_tcp:
-            host, _, port = rfb_tcp.rpartition(":")
-            rfb_server = await serve_rfb_over_tcp(agent.desktop.xvnc.rfb_unix_path, host or "0.0.0.0", int(port))
+    if agent.rfb_unix_path and rfb_tcp:  # connects per connection: it outlives X server restarts
+        host, _, port = rfb_tcp.rpartition(":")
+        rfb_server = await serve_rfb_over_tcp(agent.rfb_unix_path, host or "0.0.0.0", int(port))
     kind, _, address = listen.partition(":")
     if kind == "unix":
         server = await asyncio.start_unix_server(agent.handle, path=address)
@@ -401,15 +493,19 @@ def main() -> None:
     parser.add_argument("--workspace", default="/workspace")
     parser.add_argument("--uid", type=int, default=1000)
     parser.add_argument("--vnc-listen", help="display modes: unix:/path (Xvnc's own socket) or tcp:host:port")
+    parser.add_argument("--scratch", action="append", default=[],
+                        help="a folder emptied between runs besides the workspace (/tmp, /dev/shm)")
     parser.add_argument("--unsafe-inherit-env", action="store_true",
                         help="TEST ONLY: give the program this process's environment (sabotage check)")
+    parser.add_argument("--unsafe-skip-reset", action="store_true",
+                        help="TEST ONLY: start the next run without resetting (sabotage check)")
     args = parser.parse_args()
     if os.getuid() == 0:
         os.chown(args.workspace, args.uid, args.uid)
     kind, _, address = (args.vnc_listen or "").partition(":")
     rfb_unix_path = address if kind == "unix" else RFB_TCP_SOCKET
     agent = Agent(args.mode, args.workspace, args.uid, dict(os.environ) if args.unsafe_inherit_env else {},
-                  rfb_unix_path if args.vnc_listen else None)
+                  rfb_unix_path if args.vnc_listen else None, args.scratch, args.unsafe_skip_reset)
     asyncio.run(serve(agent, args.listen, address if kind == "tcp" else None))
 
 

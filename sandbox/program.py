@@ -16,6 +16,7 @@ from typing import Dict, List
 import ptyprocess
 
 from sandbox.limits import Limits
+from sandbox.reset import student_pids
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
 
@@ -147,11 +148,15 @@ class Program:
                 pass
 
     def close(self) -> None:
-        for closer in (self.channel.close, lambda: os.close(self.master_fd)):
+        """Close the channel and the PTY master exactly once.  ptyprocess's file object owns
+        the master fd: closing the number behind its back let its finalizer later close
+        whatever reused that number (the next run's PTY)."""
+        for closer in (self.channel.close, self.process.fileobj.close):
             try:
                 closer()
             except OSError:
                 pass
+        self.process.closed = True
 
 
 def _killpg(group: int, signum: int) -> bool:
@@ -160,19 +165,6 @@ def _killpg(group: int, signum: int) -> bool:
         return True
     except (ProcessLookupError, PermissionError):
         return False
-
-
-def student_pids(uid: int) -> List[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{name}").st_uid == uid:
-                pids.append(int(name))
-        except OSError:
-            pass
-    return pids
 
 
 def describe_status(status: int) -> int:

@@ -21,11 +21,12 @@ DEFAULT_MAX_FRAME = 32 * 1024 * 1024
 
 class Kind(enum.IntEnum):
     # agent -> host
-    HELLO = 1      # json: {"version", "python", "mode", "display"}
+    HELLO = 1      # json: {"version", "python", "mode", "pid", "reset": true}
     STARTED = 2    # json: {"display": {"width", "height"} | null}
     OUTPUT = 3     # bytes from the PTY
-    EXIT = 4       # json: {"code", "reason", "message"}
+    EXIT = 4       # json: {"code", "reason", "limit", "signal", "seconds", "reusable"}
     DISPLAY = 5    # json: {"width", "height"}: the program resized its window
+    READY = 6      # json: {"runs"}: reset after a run and warm again; the next CLAIM may come
     # host -> agent
     CLAIM = 16     # json: {"entry", "files", "term", "limits"}
     STDIN = 17     # bytes for the PTY

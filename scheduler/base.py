@@ -1,18 +1,24 @@
 """The scheduler interface: what LocalScheduler and NomadScheduler both provide.
 
 A scheduler hands out *claimed-ready* sandboxes: the agent inside is up, has said
-HELLO over an open AgentLink, and has not yet been claimed.  The proxy claims it,
-runs one program, and calls ``release`` exactly once; the sandbox is then destroyed
-(sandboxes are never reused).
+HELLO over an open AgentLink, and has not yet been claimed.  One session owns it from
+then on (proxy/lease.py): its agent resets it in place between the session's runs, and
+the session calls ``release`` exactly once when it is done with it; the sandbox is then
+destroyed.  A sandbox never passes from one session to another.
 """
 from __future__ import annotations
 
 import abc
 import asyncio
 import dataclasses
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from scheduler.agent_link import AgentLink
+
+
+# Told while a session waits for a sandbox: ("queued", position in line) or ("starting", 0)
+# when a fresh sandbox boots for it because the pool had none.
+WaitNotice = Callable[[str, int], None]
 
 
 class SchedulerError(Exception):
@@ -64,17 +70,19 @@ async def open_endpoint(endpoint: Tuple[str, str]) -> Tuple[asyncio.StreamReader
 
 
 class Scheduler(abc.ABC):
-    """Hands out fresh sandboxes; keeps warm pools; cleans up on every path."""
+    """Hands out fresh sandboxes to sessions; keeps warm pools; cleans up on every path."""
 
     @abc.abstractmethod
     async def start(self) -> None:
         """Prepare (state dirs, orphan clean-up) and begin filling warm pools."""
 
     @abc.abstractmethod
-    async def acquire(self, mode: str) -> Sandbox:
+    async def acquire(self, mode: str, waiting: Optional[WaitNotice] = None) -> Sandbox:
         """A ready, unclaimed sandbox for ``mode``: warm if one is pooled, else cold.
 
-        Raises Busy when over capacity, Unavailable when none can be made in time.
+        At capacity the caller waits in a bounded line (``waiting`` hears where it is);
+        raises Busy when the line is full or no room came in time, Unavailable when none
+        can be made in time.
         """
 
     @abc.abstractmethod

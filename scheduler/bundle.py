@@ -59,14 +59,19 @@ def mounts(sandbox_root: str, agent_source: str, socket_dir: str, limits: Limits
     return result
 
 
-def agent_args(mode: str, uid: int) -> List[str]:
+SCRATCH = ("/tmp", "/dev/shm")   # emptied between runs, with the workspace
+
+
+def agent_args(mode: str, uid: int, skip_reset: bool = False) -> List[str]:
     display = [] if mode == "python" else ["--vnc-listen", "unix:" + VNC_SOCKET]
+    scratch = [arg for folder in SCRATCH for arg in ("--scratch", folder)]
+    sabotage = ["--unsafe-skip-reset"] if skip_reset else []
     return [ENV_ROOT + "/bin/python3", "-m", "sandbox.agent", "--listen", "unix:" + AGENT_SOCKET,
-            "--mode", mode, "--workspace", WORKSPACE, "--uid", str(uid), *display]
+            "--mode", mode, "--workspace", WORKSPACE, "--uid", str(uid), *display, *scratch, *sabotage]
 
 
 def spec(mode: str, sandbox_root: str, agent_source: str, socket_dir: str, limits: Limits,
-         uid: int, exists: Callable[[str], bool] = os.path.exists) -> Dict[str, Any]:
+         uid: int, exists: Callable[[str], bool] = os.path.exists, skip_reset: bool = False) -> Dict[str, Any]:
     """The config.json of one sandbox whose agent will serve ``mode``."""
     caps = list(AGENT_CAPABILITIES)
     return {
@@ -74,7 +79,7 @@ def spec(mode: str, sandbox_root: str, agent_source: str, socket_dir: str, limit
         "process": {
             "terminal": False,
             "user": {"uid": 0, "gid": 0},  # root *inside* gVisor; the program drops to ``uid``
-            "args": agent_args(mode, uid),
+            "args": agent_args(mode, uid, skip_reset),
             "env": ["PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1", "LANG=C.UTF-8"],
             "cwd": AGENT_ROOT,
             "noNewPrivileges": True,

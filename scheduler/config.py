@@ -15,6 +15,7 @@ from sandbox.limits import Limits
 PREFIX = "PYPLAY_"
 REPO = pathlib.Path(__file__).resolve().parent.parent
 MODES = ("python", "pygame", "turtle")
+SANDBOX_PER = ("session", "run")
 
 
 class ConfigError(ValueError):
@@ -39,11 +40,20 @@ class Config:
     # TEST ONLY: run agents straight on the host (no gVisor, host environment passed through)
     # so the sabotage tests can prove the deny tests detect a missing sandbox.
     unsafe_no_isolation: bool = False
+    # TEST ONLY: agents start the next run without resetting, so the leak tests can prove
+    # they detect a missing reset.
+    unsafe_skip_reset: bool = False
+    # Session sandboxes: a session keeps its sandbox across runs, reset in place between them
+    sandbox_per: str = "session"             # session | run (a fresh sandbox for every run)
+    sandbox_max_runs: int = 100              # then the session's sandbox is replaced
+    sandbox_max_age_seconds: float = 3600.0  # a lesson; then replaced at the next run
+    reset_seconds: float = 20.0              # the agent must be READY again within this
     # Capacity and admission
-    pool_sizes: Tuple[Tuple[str, int], ...] = (("python", 2), ("pygame", 1), ("turtle", 1))
-    max_sandboxes: int = 64                  # live sandboxes, pooled ones included
+    pool_sizes: Tuple[Tuple[str, int], ...] = (("python", 3), ("pygame", 1), ("turtle", 1))
+    max_sandboxes: int = 128                 # live sandboxes, pooled and owned by sessions
     max_starting: int = 4                    # cold starts in flight; more waits in line
     acquire_seconds: float = 30.0            # a run waits at most this for a sandbox
+    queue_limit: int = 256                   # runs waiting for capacity; past it `busy`
     refill_delay_seconds: float = 0.3        # let a claimed run start before its replacement boots
     # Protocol
     max_message_bytes: int = 16 * 1024 * 1024
@@ -56,6 +66,10 @@ class Config:
     # Logs
     log_format: str = "auto"                 # auto | json | console
     limits: Limits = dataclasses.field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        if self.sandbox_per not in SANDBOX_PER:
+            raise ConfigError(f"{PREFIX}SANDBOX_PER must be one of {', '.join(SANDBOX_PER)}")
 
     def pool_size(self, mode: str) -> int:
         return dict(self.pool_sizes).get(mode, 0)

@@ -16,8 +16,9 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from scheduler import bundle
+from scheduler.admission import AdmissionLine
 from scheduler.agent_link import AgentLink, AgentLinkClosed
-from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, SchedulerError, Unavailable
+from scheduler.base import Sandbox, SandboxFailed, Scheduler, SchedulerError, Unavailable, WaitNotice
 from scheduler.config import MODES, REPO, Config
 from scheduler.logs import get_logger
 from scheduler.pool import WarmPool
@@ -48,8 +49,9 @@ class LocalScheduler(Scheduler):
         self._records: Dict[str, _Record] = {}
         self._starting = asyncio.Semaphore(config.max_starting)
         self._pool = WarmPool(dict(config.pool_sizes), self._create, self.release,
-                              may_grow=lambda: len(self._records) < config.max_sandboxes,
+                              may_grow=lambda: self._has_room() and not len(self._line),
                               refill_delay=config.refill_delay_seconds)
+        self._line = AdmissionLine(config.queue_limit, config.acquire_seconds)
         self._runsc = shutil.which(config.runsc) or config.runsc
         self._closed = False
         self.counters = {"sandboxes_created": 0, "sandboxes_failed": 0, "acquired_warm": 0, "acquired_cold": 0}
@@ -89,23 +91,31 @@ class LocalScheduler(Scheduler):
             return []
 
     # -- handing out sandboxes ----------------------------------------------------------------
-    async def acquire(self, mode: str) -> Sandbox:
+    async def acquire(self, mode: str, waiting: Optional[WaitNotice] = None) -> Sandbox:
         if mode not in MODES:
             raise SchedulerError(f"unknown mode {mode!r}")
         if self._closed:
             raise Unavailable("the scheduler is shutting down")
+        sandbox = self._pool.take(mode) if not len(self._line) else None
+        if sandbox is not None:
+            self.counters["acquired_warm"] += 1
+            return sandbox
+        await self._line.wait_for_room(lambda: self._pool.ready_count(mode) > 0 or self._has_room(), waiting)
         sandbox = self._pool.take(mode)
         if sandbox is not None:
             self.counters["acquired_warm"] += 1
             return sandbox
-        if len(self._records) >= self.config.max_sandboxes:
-            raise Busy(f"{len(self._records)} sandboxes live, the limit is {self.config.max_sandboxes}")
+        if waiting is not None:
+            waiting("starting", 0)
         try:
             sandbox = await asyncio.wait_for(self._create(mode), self.config.acquire_seconds)
         except asyncio.TimeoutError:
             raise Unavailable(f"no {mode} sandbox within {self.config.acquire_seconds}s") from None
         self.counters["acquired_cold"] += 1
         return sandbox
+
+    def _has_room(self) -> bool:
+        return len(self._records) < self.config.max_sandboxes
 
     async def release(self, sandbox: Sandbox) -> None:
         record = self._records.get(sandbox.id)
@@ -139,7 +149,7 @@ class LocalScheduler(Scheduler):
         socket_dir = os.path.join(record.directory, "sock")
         os.makedirs(socket_dir, mode=0o700)
         spec = bundle.spec(record.mode, self.config.sandbox_root, str(REPO / "sandbox"), socket_dir,
-                           self.config.limits, self.config.sandbox_uid)
+                           self.config.limits, self.config.sandbox_uid, skip_reset=self.config.unsafe_skip_reset)
         with open(os.path.join(record.directory, "config.json"), "w") as handle:
             json.dump(spec, handle)
         record.launching = asyncio.ensure_future(self._spawn_runsc(record))
@@ -167,7 +177,7 @@ class LocalScheduler(Scheduler):
         command = [os.path.join(root, "python", "bin", "python3.10"), "-m", "sandbox.agent",
                    "--listen", "unix:" + os.path.join(record.directory, "sock", "agent.sock"),
                    "--mode", record.mode, "--workspace", workspace, "--uid", str(self.config.sandbox_uid),
-                   "--unsafe-inherit-env"]
+                   "--unsafe-inherit-env", *(["--unsafe-skip-reset"] if self.config.unsafe_skip_reset else [])]
         for directory in (self.config.state_dir, self._sandboxes_dir, record.directory):
             os.chmod(directory, 0o711)  # the program's uid must reach its workspace
         return command, {**os.environ, "PYTHONPATH": f"{site}:{REPO}"}
@@ -212,6 +222,9 @@ class LocalScheduler(Scheduler):
         finally:
             shutil.rmtree(record.directory, ignore_errors=True)
             self._records.pop(record.id, None)
+            self._line.room_changed()
+            if not self._closed:  # at capacity the pool skipped its refills; room came back
+                self._pool.start()
 
     async def _stop_sandbox(self, record: _Record) -> None:
         if record.sandbox is not None:
@@ -263,7 +276,7 @@ class LocalScheduler(Scheduler):
 
     # -- observability ------------------------------------------------------------------------
     def stats(self) -> Dict[str, float]:
-        values: Dict[str, float] = {"sandboxes_live": len(self._records)}
+        values: Dict[str, float] = {"sandboxes_live": len(self._records), "admission_waiting": len(self._line)}
         for mode, _ in self.config.pool_sizes:
             values[f"pool_ready_{mode}"] = self._pool.ready_count(mode)
         values.update(self.counters)

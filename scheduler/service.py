@@ -141,7 +141,7 @@ def create_app(config: Config, scheduler: Optional[Scheduler] = None) -> Sanic:
 
     @app.get("/metrics")
     async def metrics(_request: Request):
-        text = render_metrics(services.scheduler.stats(), services.registry.all())
+        text = render_metrics({**services.scheduler.stats(), **services.counters}, services.registry.all())
         return response.text(text, content_type="text/plain; version=0.0.4")
 
     @app.get("/v1/runs")
