@@ -1,4 +1,4 @@
-# pyplay sandbox: one dispatched instance of this job is one student's sandbox.
+# pyplay sandbox: one dispatched instance of this job is one student session's sandbox.
 #
 # This job never runs by itself: it is *parameterized*. Registering it only stores the
 # template; each `dispatch` makes a child job (pyplay-sandbox/dispatch-<time>-<id>) with
@@ -6,13 +6,13 @@
 #
 #   Register (and re-register after building a new image, see docs/operators.md):
 #     nomad job run -var image_tag=0.1.0 jobspecs/sandbox.nomad.hcl
-#   Start one sandbox by hand (the control service does this for every run):
+#   Start one sandbox by hand (the control service does this for every session):
 #     nomad job dispatch -meta mode=python -meta pool=manual pyplay-sandbox
 #   See what is running:
 #     nomad job status pyplay-sandbox            # the parent and its children
 #     nomad job status pyplay-sandbox/dispatch-1700000000-0a1b2c3d
 #     nomad alloc logs -stderr <alloc-id>
-#   Remove a child (the control service does this when a run ends):
+#   Remove a child (the control service does this when its session ends or it is replaced):
 #     nomad job stop -purge pyplay-sandbox/dispatch-1700000000-0a1b2c3d
 #
 # The control service finds a child's sandbox through Consul: the service below carries
@@ -116,7 +116,7 @@ job "pyplay-sandbox" {
         ]
 
         # Defence in depth around gVisor: no privileges, no capabilities, nothing writable
-        # but two size-limited tmpfs mounts.
+        # but size-limited tmpfs mounts.
         privileged      = false
         cap_drop        = ["ALL"]
         security_opt    = ["no-new-privileges"]
@@ -141,6 +141,16 @@ job "pyplay-sandbox" {
           readonly = false
           tmpfs_options {
             size = 67108864
+          }
+        }
+
+        # Replaces Docker's own /dev/shm, so the agent can empty it between runs like /tmp.
+        mount {
+          type     = "tmpfs"
+          target   = "/dev/shm"
+          readonly = false
+          tmpfs_options {
+            size = 16777216
           }
         }
 

@@ -24,13 +24,14 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Sequence
 
-from sandbox import reset, wire
+from sandbox import confine, reset, wire
 from sandbox.desktop import DISPLAY_MODES, Desktop, serve_rfb_over_tcp
 from sandbox.display import DisplayError
 from sandbox.limits import Limits
 from sandbox.program import Program, describe_status, program_env
 from sandbox.ratelimit import TokenBucket
 from sandbox.workspace import WorkspaceError, decode_files, write_files
+from sandbox.zygote import Zygote
 
 READ_CHUNK = 16 * 1024
 # After a read, the next waits this long: a printing loop then costs one wake-up per batch
@@ -60,6 +61,7 @@ class Agent:
         self.scratch = (workspace, *scratch)
         self.skip_reset = skip_reset
         self.desktop: Optional[Desktop] = None
+        self.zygote: Optional[Zygote] = None
         self.program: Optional[Program] = None
         self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
         self.connections = 0
@@ -79,22 +81,30 @@ class Agent:
         self.last_activity = time.monotonic()
         self.started_at = 0.0
         self.program_exited = asyncio.Event()
+        self.claimed_files: List[str] = []
         self._timers: List[asyncio.TimerHandle] = []
 
     async def bring_up(self) -> None:
-        """X server (display modes) and a warm launcher: what makes the next claim instant."""
-        env = {**self.inherited_env, **program_env(self.workspace, {})}
+        """Zygote (once), X server (display modes) and a warm launcher: what makes the next
+        claim instant."""
+        if self.zygote is None:
+            self.zygote = await Zygote.start(self.mode, self.program_environment(), self.workspace,
+                                             self.on_program_exit)
         helpers = None
         if self.rfb_unix_path and self.desktop is None:
             self.desktop = Desktop.start(self.rfb_unix_path)
             helpers = asyncio.ensure_future(self.desktop.start_helpers(self.on_display_size))
-        if self.desktop is not None:
-            env = self.desktop.environment(env)
-        self.program = Program(self.mode, self.workspace, env, self.uid)
+        # The sabotage switch leaves the run in the sandbox's IPC namespace, so its checks can see.
+        self.program = await Program.spawn(self.zygote, self.workspace, self.program_environment(), self.uid,
+                                           isolate_ipc=not self.skip_reset)
         if helpers is not None:
             await helpers
         await self.program.wait_until_warm(asyncio.get_running_loop(), LAUNCHER_WARM_SECONDS)
         self.claimable = True
+
+    def program_environment(self) -> Dict[str, str]:
+        env = {**self.inherited_env, **program_env(self.workspace, {})}
+        return self.desktop.environment(env) if self.desktop is not None else env
 
     # -- connection ---------------------------------------------------------------------------
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -176,6 +186,7 @@ class Agent:
         try:
             files = decode_files(claim.get("files") or [], self.limits.upload_bytes,
                                  self.limits.upload_files, self.limits.path_bytes)
+            self.claimed_files = list(files)
             write_files(self.workspace, files, self.uid)
             entry = claim.get("entry")
             if entry not in files:
@@ -316,7 +327,9 @@ class Agent:
             self.done.set()  # nobody to run for: the session is over
             return
         problem = None
-        if not self.skip_reset:
+        if self.skip_reset:
+            _remove_quietly(self.workspace, self.claimed_files)  # else the next claim's cannot be written
+        else:
             if self.desktop is not None:  # windows, properties, selections, grabs: a new X server
                 self.desktop.stop()
                 self.desktop = None
@@ -324,8 +337,8 @@ class Agent:
         if problem is None:
             try:
                 await self.bring_up()
-            except (OSError, DisplayError, asyncio.TimeoutError) as error:
-                problem = f"the sandbox could not be made warm again: {error}"
+            except (OSError, DisplayError, asyncio.TimeoutError) as error:  # ZygoteGone is an OSError
+                problem = f"the sandbox could not be made warm again: {error!r}"
         if problem is not None:
             print(f"agent: cannot vouch for this sandbox: {problem}", file=sys.stderr)
             self.done.set()
@@ -367,6 +380,7 @@ class Agent:
         self._kill_after_grace()
 
     def on_child(self) -> None:
+        """Reap the agent's children and whatever was orphaned to pid 1 (a student's daemons)."""
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -374,9 +388,13 @@ class Agent:
                 return
             if pid == 0:
                 return
-            if self.program is not None and pid == self.program.pid:
-                self.exit_status = status
-                self.program_exited.set()
+            self.on_program_exit(pid, status)  # the launcher is orphaned here if the zygote died
+
+    def on_program_exit(self, pid: int, status: int) -> None:
+        """The zygote reaps the launchers it forked and reports their status here."""
+        if self.program is not None and pid == self.program.pid and not self.program_exited.is_set():
+            self.exit_status = status
+            self.program_exited.set()
 
     def read_reports(self) -> None:
         """The launcher says which limit a fatal error came from (MemoryError, EMFILE, ...)."""
@@ -412,6 +430,14 @@ class Agent:
                 self.end("failed", "disk")
             elif len(reset.student_pids(self.uid)) >= self.limits.processes:
                 self.end("failed", "processes")
+
+
+def _remove_quietly(root: str, paths: List[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(os.path.join(root, path))
+        except OSError:
+            pass
 
 
 def _disk_full(path: str) -> bool:
@@ -474,6 +500,8 @@ async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> Non
         rfb_server.close()
     if agent.desktop is not None:
         agent.desktop.stop()
+    if agent.zygote is not None:
+        agent.zygote.close()
     if agent.writer is not None:
         await _close_quietly(agent.writer)
 
@@ -500,6 +528,7 @@ def main() -> None:
     parser.add_argument("--unsafe-skip-reset", action="store_true",
                         help="TEST ONLY: start the next run without resetting (sabotage check)")
     args = parser.parse_args()
+    confine.protect_agent()
     if os.getuid() == 0:
         os.chown(args.workspace, args.uid, args.uid)
     kind, _, address = (args.vnc_listen or "").partition(":")

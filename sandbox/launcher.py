@@ -1,25 +1,38 @@
 """The student's program's own process: started before the claim, runs it on "go".
 
-The agent spawns this file under the PTY while the sandbox waits in the warm pool,
-so the interpreter (and, for display modes, pygame/tkinter) is already loaded when
-the student presses Run.  On "go" it becomes ``python <entry>``: the entry runs as
-``__main__`` with ``sys.argv``/``sys.path`` as the desktop would set them, and an
-uncaught exception prints the same traceback the desktop prints.
+Started once per sandbox as the *zygote* (``launcher.py --zygote FD MODE``, as root): one
+Python start-up that imports what every run needs (pygame or tkinter in display modes)
+and then forks a launcher for each run of the session on the agent's request, in a few
+milliseconds instead of a fresh interpreter's ~0.1 s (python) or ~1 s (pygame) in gVisor.
+The forked launcher takes its PTY, becomes the student (uid, no capabilities, its own SysV
+IPC namespace), finishes the warm-up that needs the X server, says "ready" and waits.
+On "go" it becomes ``python <entry>``: the entry runs as ``__main__`` with
+``sys.argv``/``sys.path`` as the desktop would set them, and an uncaught exception prints
+the same traceback the desktop prints.
 
 This file is run by path (not ``-m``) and imports only the standard library, so
 nothing of pyplay is importable by the student's program.
 """
+import ctypes
+import fcntl
 import json
 import os
 import resource
 import runpy
+import select
+import signal
 import socket
 import sys
+import termios
 import traceback
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _OWN_FILES = {os.path.abspath(__file__), runpy.__file__}
 _ERRNO_LIMITS = {24: "open_files", 23: "open_files", 28: "disk", 27: "file_size", 11: "processes", 12: "memory"}
+_CLONE_NEWIPC = 0x08000000
+_PR_SET_DUMPABLE = 4
+_SPAWN_FDS = 2            # the PTY's slave end, and the launcher's end of its channel
+_MESSAGE_BYTES = 1 << 20  # a spawn request (the environment): far below this
 
 
 def _report(channel, message):
@@ -95,28 +108,121 @@ def _initialise_pygame_display():
         display.init()
 
 
-def _preload(mode):
-    """Warm sandboxes of display modes have pygame or tkinter imported before the claim."""
+def _import_for(mode):
+    """The zygote's share of the warm-up: imports only (no X connection survives a fork)."""
     if mode not in ("pygame", "turtle"):
         return
     sys.path.insert(0, os.path.dirname(_HERE))
     try:
         from sandbox import preload
         preload.prewarm(["pygame"] if mode == "pygame" else ["tkinter", "turtle"])
-        if mode == "turtle":
-            _focus_like_a_window_manager()
-        else:
-            _initialise_pygame_display()
     finally:
         del sys.path[0]
         for name in [n for n in sys.modules if n == "sandbox" or n.startswith("sandbox.")]:
             del sys.modules[name]
 
 
-def main():
-    channel = socket.socket(fileno=int(sys.argv[1]))
+def _finish_warm_up(mode):
+    """The launcher's share, after the fork: what needs this run's X server."""
+    if mode == "turtle":
+        _focus_like_a_window_manager()
+    elif mode == "pygame":
+        _initialise_pygame_display()
+
+
+# --- the zygote ----------------------------------------------------------------------
+
+def _serve_spawns(control, mode):
+    """The zygote's loop: fork a launcher per request, report each one's pid and exit status.
+
+    Returns only in a forked child, with the channel to the agent it should use."""
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    children = set()
+    while True:
+        readable, _, _ = select.select([control, wake_read], [], [])
+        if wake_read in readable:
+            _drain(wake_read)
+            _report_exits(control, children)
+        if control not in readable:
+            continue
+        request, fds, _, _ = socket.recv_fds(control, _MESSAGE_BYTES, _SPAWN_FDS)
+        if not request:
+            os._exit(0)  # the agent has gone: so has the sandbox
+        pid = os.fork()
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in (wake_read, wake_write):
+                os.close(fd)
+            control.close()
+            _become_program(fds[0], json.loads(request))
+            return socket.socket(fileno=fds[1])
+        for fd in fds:
+            os.close(fd)
+        children.add(pid)
+        control.sendall(json.dumps({"spawned": pid}).encode())
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _report_exits(control, children):
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        control.sendall(json.dumps({"exited": pid, "status": status}).encode())
+
+
+def _become_program(tty, request):
+    """In the forked child, as root: the PTY as controlling terminal and stdio, a SysV IPC
+    namespace of its own (the reset cannot list IPC objects in gVisor), then the student."""
+    os.setsid()
+    fcntl.ioctl(tty, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(tty, fd)
+    if tty > 2:
+        os.close(tty)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if request.get("isolate_ipc") and libc.unshare(_CLONE_NEWIPC) != 0:
+        os._exit(70)  # never run a program that could see the previous run's IPC objects
+    if os.getuid() == 0:
+        uid = request["uid"]
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # as after an exec: the student's own process
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    _terminal_stdio()
+
+
+def _terminal_stdio():
+    """The interpreter chose stdio buffering when the zygote started, without a terminal:
+    make them what a terminal gets (line-buffered), so output shows as it is printed."""
+    sys.stdin = sys.__stdin__ = open(0, "r", encoding="utf-8", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", buffering=1, encoding="utf-8", closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace",
+                                       closefd=False)
+
+
+def _run(channel, mode):
+    """A launcher: warm up, say ready, run the program when the agent says go."""
     os.set_inheritable(channel.fileno(), False)
-    _preload(sys.argv[2] if len(sys.argv) > 2 else "python")
+    _finish_warm_up(mode)
     channel.sendall(b"ready\n")
     go = _wait_for_go(channel)
     entry = go["entry"]
@@ -128,6 +234,17 @@ def main():
     sys.path[0] = entry_dir
     _install_excepthook(channel, entry_dir)
     runpy.run_path(entry, run_name="__main__")
+
+
+def main():
+    if sys.argv[1] != "--zygote":
+        raise SystemExit("usage: launcher.py --zygote CONTROL_FD MODE")
+    control = socket.socket(fileno=int(sys.argv[2]))
+    mode = sys.argv[3]
+    _import_for(mode)
+    control.sendall(json.dumps({"zygote": os.getpid()}).encode())
+    channel = _serve_spawns(control, mode)
+    _run(channel, mode)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,22 @@
-"""The student's program under a PTY: spawn the launcher early, start it on claim.
+"""The student's program under a PTY: a launcher forked early, started on claim.
 
 Signals go to the program's whole process group, the way a terminal delivers
 them, and a stop escalates: polite signal, then SIGTERM, then SIGKILL.
 """
 import asyncio
+import fcntl
 import json
 import os
-import resource
 import signal
 import socket
+import struct
 import sys
 import termios
-from typing import Dict, List
-
-import ptyprocess
+from typing import Dict
 
 from sandbox.limits import Limits
 from sandbox.reset import student_pids
-
-LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
+from sandbox.zygote import Zygote
 
 
 def program_env(workspace: str, extra: Dict[str, str]) -> Dict[str, str]:
@@ -48,36 +46,35 @@ def rlimits(limits: Limits) -> Dict[str, int]:
             "RLIMIT_NOFILE": limits.open_files, "RLIMIT_FSIZE": limits.file_bytes, "RLIMIT_CORE": 0}
 
 
-def _become_student(uid: int) -> None:
-    """Runs in the child between fork and exec: drop root for good."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if os.getuid() == 0:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-
-
 class Program:
     """One launcher process under a PTY, plus the channel that tells it to go."""
 
-    def __init__(self, mode: str, workspace: str, env: Dict[str, str], uid: int,
-                 rows: int = 24, cols: int = 80) -> None:
-        agent_end, launcher_end = socket.socketpair()
-        launcher_end.set_inheritable(True)
-        self.channel = agent_end
-        argv: List[str] = [sys.executable, LAUNCHER, str(launcher_end.fileno()), mode]
-        self.process = ptyprocess.PtyProcess.spawn(
-            argv, cwd=workspace, env=env, dimensions=(rows, cols),
-            pass_fds=(launcher_end.fileno(),), preexec_fn=lambda: _become_student(uid))
-        launcher_end.close()
-        self.master_fd: int = self.process.fd
-        os.set_blocking(self.master_fd, False)
+    def __init__(self, pid: int, master_fd: int, channel: socket.socket, uid: int) -> None:
+        self.pid = pid
+        self.master_fd = master_fd
+        self.channel = channel
         self.uid = uid
         self.held = False
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    @classmethod
+    async def spawn(cls, zygote: Zygote, workspace: str, env: Dict[str, str], uid: int,
+                    isolate_ipc: bool, rows: int = 24, cols: int = 80) -> "Program":
+        """A launcher forked by the zygote: the PTY's slave end is its terminal."""
+        master_fd, slave_fd = os.openpty()
+        agent_end, launcher_end = socket.socketpair()
+        try:
+            _set_window_size(master_fd, rows, cols)
+            request = {"uid": uid, "cwd": workspace, "env": env, "isolate_ipc": isolate_ipc}
+            pid = await zygote.spawn([slave_fd, launcher_end.fileno()], request)
+        except BaseException:
+            os.close(master_fd)
+            agent_end.close()
+            raise
+        finally:
+            os.close(slave_fd)
+            launcher_end.close()
+        os.set_blocking(master_fd, False)
+        return cls(pid, master_fd, agent_end, uid)
 
     async def wait_until_warm(self, loop: "asyncio.AbstractEventLoop", timeout: float) -> None:
         """The launcher says "ready" once its interpreter (and pygame or tkinter) is loaded:
@@ -96,7 +93,7 @@ class Program:
         self.channel.sendall(message.encode())
 
     def resize(self, rows: int, cols: int) -> None:
-        self.process.setwinsize(rows, cols)
+        _set_window_size(self.master_fd, rows, cols)
 
     def signal_group(self, signum: int) -> None:
         """Signal the program's process group (it is the session leader of the PTY)."""
@@ -148,15 +145,15 @@ class Program:
                 pass
 
     def close(self) -> None:
-        """Close the channel and the PTY master exactly once.  ptyprocess's file object owns
-        the master fd: closing the number behind its back let its finalizer later close
-        whatever reused that number (the next run's PTY)."""
-        for closer in (self.channel.close, self.process.fileobj.close):
+        for closer in (self.channel.close, lambda: os.close(self.master_fd)):
             try:
                 closer()
             except OSError:
                 pass
-        self.process.closed = True
+
+
+def _set_window_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
 def _killpg(group: int, signum: int) -> bool:

@@ -5,16 +5,17 @@ for the sandbox (then the host replaces it), or None when every check came back 
 
 * every process of the student's uid killed and reaped (SIGKILL also ends stopped and
   SIGTERM-ignoring processes, and ``setsid`` daemons keep their uid);
-* the scratch folders (``/workspace``, ``/tmp``, ``/dev/shm``) emptied;
-* SysV shared memory, semaphores and message queues removed.
+* the scratch folders (``/workspace``, ``/tmp``, ``/dev/shm``) emptied.
 
-Abstract unix sockets need nothing of their own: they die with the last process holding them.
+SysV shared memory, semaphores and message queues need nothing here: each run's launcher
+gets an IPC namespace of its own (sandbox/launcher.py), which goes with its last process;
+gVisor offers no way to list them (no /proc/sysvipc, no *_STAT).  Abstract unix sockets die
+with the last process holding them.  The X server is restarted by the agent (sandbox/agent.py).
 Runs inside the sandbox on Python 3.10, standard library only.
 """
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import shutil
 import signal
@@ -23,10 +24,6 @@ from typing import Iterable, List, Optional
 
 KILL_SECONDS = 3.0
 KILL_POLL_SECONDS = 0.005
-IPC_RMID = 0
-# (*_INFO: the highest index in use, *_STAT: the id at an index), as `ipcs` walks them.
-IPC_COMMANDS = {"shm": (14, 13), "sem": (19, 18), "msg": (12, 11)}
-IPC_SCAN_FALLBACK = 256   # where *_INFO is not supported: the first indexes
 
 
 def student_pids(uid: int) -> List[int]:
@@ -91,24 +88,6 @@ def _make_removable(top: str) -> None:
                 pass
 
 
-def remove_sysv_ipc() -> Optional[str]:
-    """Remove every SysV shm segment, semaphore set and message queue of the sandbox."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    buffer = ctypes.create_string_buffer(512)
-    calls = {"shm": lambda ident, cmd: libc.shmctl(ident, cmd, buffer),
-             "sem": lambda ident, cmd: libc.semctl(ident, 0, cmd, buffer),
-             "msg": lambda ident, cmd: libc.msgctl(ident, cmd, buffer)}
-    left = 0
-    for kind, call in calls.items():
-        info_cmd, stat_cmd = IPC_COMMANDS[kind]
-        highest = call(0, info_cmd)  # the highest index in use, or -1
-        for index in range(max(highest, -1) + 1 if highest >= 0 else IPC_SCAN_FALLBACK):
-            ident = call(index, stat_cmd)
-            if ident >= 0 and call(ident, IPC_RMID) != 0:
-                left += 1
-    return f"{left} SysV IPC objects could not be removed" if left else None
-
-
 async def reset(uid: int, folders: Iterable[str]) -> Optional[str]:
     """Everything of the last run gone; the reason it is not, or None."""
     survivors = await kill_students(uid)
@@ -118,4 +97,4 @@ async def reset(uid: int, folders: Iterable[str]) -> Optional[str]:
         problem = empty_folder(folder)
         if problem:
             return problem
-    return remove_sysv_ipc()
+    return None

@@ -26,7 +26,10 @@ HOST_READ_ONLY = (
     "/usr/share/X11", "/usr/share/tcltk", "/usr/share/terminfo", "/usr/share/zoneinfo",
     "/usr/share/fontconfig", "/usr/share/tigervnc",
 )
-AGENT_CAPABILITIES = ["CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE"]
+# CAP_SYS_ADMIN (inside gVisor, for the agent's own processes only) gives each run a SysV IPC
+# namespace of its own; the student's launcher drops every capability with its uid.
+AGENT_CAPABILITIES = ["CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE",
+                      "CAP_SYS_ADMIN"]
 
 
 def _bind(source: str, destination: str, writable: bool = False) -> Dict[str, Any]:

@@ -5,9 +5,12 @@ Starting one: dispatch with an idempotency token, wait (within a bound) for its 
 to run and its Consul check to pass, connect to the agent and read its HELLO.  Ending one:
 stop and purge the child, since dispatched children outlive their parent otherwise.
 
-Nomad dispatch takes seconds, so warm pools carry the load: acquire() takes a pooled
-sandbox, else waits for a refill already on its way, else dispatches one itself, unless
-the dispatch cap is reached, when it answers Busy instead of queueing without bound.
+One dispatched child serves one session (many runs: its agent resets it in place between
+them), so dispatches happen per session, not per run.  Nomad dispatch takes seconds, so
+warm pools carry the load: acquire() takes a pooled sandbox, else waits for a refill
+already on its way, else dispatches one itself.  At capacity (the dispatch cap or
+max_sandboxes) it waits in the bounded admission line (scheduler/admission.py), and
+answers Busy only when that line is full or no room came in time.
 python-nomad and the Consul client block; every call runs on a bounded executor of our
 own, never on the event loop.
 """
@@ -24,8 +27,9 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Set, Tuple, TypeVar, Union
 
+from scheduler.admission import AdmissionLine
 from scheduler.agent_link import AgentLink, AgentLinkClosed
-from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, Unavailable
+from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, Unavailable, WaitNotice
 from scheduler.config import MODES, Config, ConfigError, parse_env_value
 from scheduler.consul import ConsulClient, ServiceInstance, consul_base_url
 from scheduler.logs import get_logger
@@ -39,7 +43,7 @@ DISPLAY_MODES = frozenset({"pygame", "turtle"})
 # one allocation's instance can be asked for by name.
 ALLOC_TAG = "alloc:{alloc_id}"
 # Counters in /metrics; names shared with LocalScheduler where the meaning is the same.
-COUNTERS = ("acquired_warm", "acquired_cold", "dispatches", "dispatch_failures", "start_failures",
+COUNTERS = ("sandboxes_created", "acquired_warm", "acquired_cold", "dispatches", "dispatch_failures", "start_failures",
             "unavailable", "busy", "purged", "purge_failures", "orphans_purged", "orphans_adopted")
 
 SETTINGS_PREFIX = "PYPLAY_NOMAD_"
@@ -77,7 +81,7 @@ class NomadSettings:
     service: str = "pyplay-sandbox"           # its Consul service
     owner: str = "pyplay"                     # dispatch meta telling whose children they are
     orphans: str = "purge"                    # at start-up: purge | adopt (healthy, unclaimed)
-    max_dispatching: int = 8                  # starts in flight; past this acquire() is Busy
+    max_dispatching: int = 8                  # starts in flight; past this acquire() waits in line
     start_seconds: float = 60.0               # dispatch to HELLO, for pool refills
     dispatch_attempts: int = 3                # allocations that fail are retried this often
     poll_seconds: float = 0.5
@@ -155,6 +159,7 @@ class NomadScheduler(Scheduler):
         self._backoff: Dict[str, Tuple[float, float]] = {}      # mode -> (until, last delay)
         self._in_use: Dict[str, Sandbox] = {}
         self._dispatching = 0
+        self._line = AdmissionLine(config.queue_limit, config.acquire_seconds)
         self._unpurged: Dict[str, None] = {}                     # insertion-ordered set
         self._workers: Set["asyncio.Task[Any]"] = set()          # upkeep and refills
         self._cleanups: Set["asyncio.Task[Any]"] = set()         # purges that must finish
@@ -179,17 +184,26 @@ class NomadScheduler(Scheduler):
             await self._sweep_orphans()
         self._spawn(self._workers, self._maintain())
 
-    async def acquire(self, mode: str) -> Sandbox:
+    async def acquire(self, mode: str, waiting: Optional[WaitNotice] = None) -> Sandbox:
         if mode not in MODES:
             raise SandboxFailed(f"unknown mode {mode!r}")
         if self._closed:
             raise Unavailable("the Nomad scheduler is shut down")
+        try:
+            await self._line.wait_for_room(lambda: self._has_room(mode), waiting)
+        except Busy:
+            self._counts["busy"] += 1
+            raise
+        if self._closed:
+            raise Unavailable("the Nomad scheduler is shut down")
         sandbox = self._take_pooled(mode)
-        if sandbox is None and self._spare_refills(mode) > 0:
-            sandbox = await self._wait_for_refill(mode)
         if sandbox is None:
-            self._admit()
-            sandbox = await self._start_counted(mode)
+            if waiting is not None:
+                waiting("starting", 0)
+            if self._spare_refills(mode) > 0:
+                sandbox = await self._wait_for_refill(mode)
+            else:
+                sandbox = await self._start_counted(mode)
         if self._closed:   # shut down while this start was on its way
             sandbox.link.close()
             await asyncio.shield(self._spawn(self._cleanups, self._purge(sandbox.id)))
@@ -211,6 +225,7 @@ class NomadScheduler(Scheduler):
         if self._closed:
             return
         self._closed = True
+        self._line.room_changed()   # whoever waits in line leaves it, to hear Unavailable
         await self._cancel_workers()
         for mode, waiters in self._waiters.items():
             for future in waiters:
@@ -235,7 +250,8 @@ class NomadScheduler(Scheduler):
     def stats(self) -> Dict[str, float]:
         out: Dict[str, float] = {f"pool_ready_{mode}": float(len(pool)) for mode, pool in self._pools.items()}
         out.update(sandboxes_live=float(self._live()), in_use=float(len(self._in_use)),
-                   dispatching=float(self._dispatching), unpurged=float(len(self._unpurged)))
+                   dispatching=float(self._dispatching), unpurged=float(len(self._unpurged)),
+                   admission_waiting=float(len(self._line)))
         out.update({name: float(count) for name, count in self._counts.items()})
         return out
 
@@ -285,13 +301,11 @@ class NomadScheduler(Scheduler):
             with contextlib.suppress(ValueError):
                 self._waiters[mode].remove(future)
 
-    def _admit(self) -> None:
-        if self._dispatching >= self._settings.max_dispatching:
-            self._counts["busy"] += 1
-            raise Busy(f"{self._dispatching} sandbox starts in flight (cap {self._settings.max_dispatching})")
-        if self._live() >= self._config.max_sandboxes:
-            self._counts["busy"] += 1
-            raise Busy(f"{self._live()} sandboxes live (cap {self._config.max_sandboxes})")
+    def _has_room(self, mode: str) -> bool:
+        """A pooled sandbox, a refill nobody has claimed, or room to dispatch (or shut down)."""
+        return (self._closed or bool(self._pools[mode]) or self._spare_refills(mode) > 0
+                or (self._dispatching < self._settings.max_dispatching
+                    and self._live() < self._config.max_sandboxes))
 
     def _live(self) -> int:
         return sum(len(pool) for pool in self._pools.values()) + len(self._in_use) + self._dispatching
@@ -337,6 +351,7 @@ class NomadScheduler(Scheduler):
             except BaseException:
                 self._spawn(self._cleanups, self._purge(job_id))
                 raise
+            self._counts["sandboxes_created"] += 1
             log.info("nomad_sandbox_ready", job=job_id, mode=mode, pool=pool, attempt=attempt,
                      seconds=round(sandbox.ready_at - created, 3))
             return sandbox
@@ -547,6 +562,7 @@ class NomadScheduler(Scheduler):
                 if why and sandbox in pool:
                     pool.remove(sandbox)
                     sandbox.link.close()
+                    self._line.room_changed()
                     log.warning("nomad_pooled_sandbox_dropped", job=sandbox.id, mode=mode, reason=why)
                     self._spawn(self._cleanups, self._purge(sandbox.id))
 
@@ -577,7 +593,8 @@ class NomadScheduler(Scheduler):
     def _refill_room(self) -> bool:
         # Refills leave one start free, so a student of another mode is not refused.
         reserve = 1 if self._settings.max_dispatching > 1 else 0
-        return (not self._closed
+        # Nor do they start while sessions wait in line: the room is theirs.
+        return (not self._closed and not len(self._line)
                 and self._dispatching < self._settings.max_dispatching - reserve
                 and self._live() < self._config.max_sandboxes)
 
@@ -633,7 +650,9 @@ class NomadScheduler(Scheduler):
         return task
 
     def _kick(self) -> None:
+        """Something changed (a start ended, a sandbox went): upkeep and the line look again."""
         self._wake.set()
+        self._line.room_changed()
 
     async def _cancel_workers(self) -> None:
         for task in list(self._workers):

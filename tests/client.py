@@ -19,6 +19,7 @@ class RunResult:
     exit: Dict[str, Any]
     first_output_seconds: Optional[float]
     seconds: float
+    statuses: List[Dict[str, Any]] = dataclasses.field(default_factory=list)  # before `started`
 
     @property
     def text(self) -> str:
@@ -50,7 +51,10 @@ async def run_program(ws, program: Files, mode: str = "python", term: Tuple[int,
     began = time.monotonic()
     await ws.send(json.dumps({"type": "run", "mode": mode, "entry": entry, "files": files_of(program),
                               "term": {"cols": term[0], "rows": term[1]}}))
-    started = await next_json(ws, timeout)
+    started, statuses = await next_json(ws, timeout), []
+    while started.get("type") == "status":  # queued, or a fresh sandbox starting
+        statuses.append(started)
+        started = await next_json(ws, timeout)
     if started.get("type") != "started":
         raise AssertionError(f"expected started, got {started}")
     pending = list(replies)
@@ -69,7 +73,7 @@ async def run_program(ws, program: Files, mode: str = "python", term: Tuple[int,
                 continue
             event = json.loads(message)
             if event.get("type") == "exit":
-                return RunResult(started, bytes(output), event, first, time.monotonic() - began)
+                return RunResult(started, bytes(output), event, first, time.monotonic() - began, statuses)
     finally:
         for task in tasks:
             task.cancel()

@@ -13,6 +13,8 @@ import time
 import urllib.request
 from typing import Dict, List, Optional
 
+from scheduler.config import Config
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -74,7 +76,7 @@ class Service:
 
     def pool_ready(self, mode: str = "python") -> bool:
         try:
-            wanted = int(self.env.get(f"PYPLAY_POOL_{mode.upper()}", {"python": "2"}.get(mode, "1")))
+            wanted = int(self.env.get(f"PYPLAY_POOL_{mode.upper()}", Config().pool_size(mode)))
             return self.metrics().get(f"pyplay_pool_ready_{mode}", 0) >= wanted
         except OSError:
             return False

@@ -1,7 +1,8 @@
-"""Sabotage check: with isolation switched off, every deny check must fail.
+"""Sabotage checks: with isolation switched off, every deny check must fail; with the
+reset between runs switched off, every leak check must fail.
 
-This proves the deny tests test something.  Only the deny checks run here, never the
-resource bombs: without gVisor they would hit the host.
+This proves the deny and leak tests test something.  Only those checks run here, never
+the resource bombs: without gVisor they would hit the host.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.client import connect
 from tests.hostile.deny_checks import DENY_CHECKS
+from tests.hostile.leak_checks import LEAK_CHECKS
 from tests.service import Service
 
 # What each check must have seen when it fails for the right reason (not a crash).
@@ -34,5 +36,26 @@ async def test_deny_check_fails_without_isolation(unsafe_service, name):
     try:
         with pytest.raises(AssertionError, match=EVIDENCE[name]):
             await DENY_CHECKS[name](ws, unsafe_service)
+    finally:
+        await ws.close()
+
+
+@pytest.fixture(scope="module")
+def no_reset_service():
+    """Real gVisor sandboxes whose agents start the next run without resetting."""
+    service = Service({"PYPLAY_UNSAFE_SKIP_RESET": "true", "PYPLAY_POOL_PYTHON": "1"}).start()
+    yield service
+    assert service.stop() == 0
+    leftovers = service.runsc_ids()
+    service.cleanup()
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("name", sorted(LEAK_CHECKS))
+async def test_leak_check_fails_without_the_reset(no_reset_service, name):
+    ws = await connect(no_reset_service.url)
+    try:
+        with pytest.raises(AssertionError, match=r"LEAKED \['"):
+            await LEAK_CHECKS[name](ws, no_reset_service)
     finally:
         await ws.close()
