@@ -160,7 +160,9 @@ class LocalScheduler(Scheduler):
         environment = None
         if self.config.unsafe_no_isolation:
             command, environment = self._unsafe_host_agent(record)
-        agent_log = open(os.path.join(record.directory, "agent.log"), "wb")
+        # 0600: gVisor lets any uid in the sandbox re-open the agent's stdout through /proc/1/fd/1.
+        agent_log = os.fdopen(os.open(os.path.join(record.directory, "agent.log"),
+                                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
         try:
             record.process = await asyncio.create_subprocess_exec(
                 *command, stdin=asyncio.subprocess.DEVNULL, stdout=agent_log, stderr=agent_log,

@@ -34,13 +34,16 @@ async def connect(url: str, **kwargs: Any):
     return await websockets.connect(url, max_size=64 * 1024 * 1024, **kwargs)
 
 
-async def next_json(ws, timeout: float = 10.0) -> Dict[str, Any]:
-    """The next text message, skipping terminal output frames."""
+async def next_json(ws, timeout: float = 10.0, statuses: bool = False) -> Dict[str, Any]:
+    """The next text message, skipping terminal output frames, and `status` messages
+    (queued, starting, ready) unless ``statuses``."""
     deadline = time.monotonic() + timeout
     while True:
         message = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
         if isinstance(message, str):
-            return json.loads(message)
+            event = json.loads(message)
+            if statuses or event.get("type") != "status":
+                return event
 
 
 async def run_program(ws, program: Files, mode: str = "python", term: Tuple[int, int] = (80, 24),
@@ -51,10 +54,10 @@ async def run_program(ws, program: Files, mode: str = "python", term: Tuple[int,
     began = time.monotonic()
     await ws.send(json.dumps({"type": "run", "mode": mode, "entry": entry, "files": files_of(program),
                               "term": {"cols": term[0], "rows": term[1]}}))
-    started, statuses = await next_json(ws, timeout), []
+    started, statuses = await next_json(ws, timeout, statuses=True), []
     while started.get("type") == "status":  # queued, or a fresh sandbox starting
         statuses.append(started)
-        started = await next_json(ws, timeout)
+        started = await next_json(ws, timeout, statuses=True)
     if started.get("type") != "started":
         raise AssertionError(f"expected started, got {started}")
     pending = list(replies)

@@ -23,7 +23,7 @@ async def prepared(ws, mode: str = "python") -> dict:
     """Send prepare; the `ready` status (after any `starting` or `queued`)."""
     await ws.send(json.dumps({"type": "prepare", "mode": mode}))
     while True:
-        status = await next_json(ws, 60)
+        status = await next_json(ws, 60, statuses=True)
         if status.get("state") != "starting" and status.get("state") != "queued":
             return status
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.client import connect, next_json, run_program
-from tests.hostile.deny_checks import DENY_CHECKS
+from tests.hostile.deny_checks import DENY_CHECKS, SANDBOX_OWN
 
 
 @pytest.mark.parametrize("name", sorted(DENY_CHECKS))
@@ -46,7 +46,7 @@ s = socket.socket(socket.AF_UNIX); s.bind('\\0pyplay-drop'); s.listen()
 print('READY', flush=True)
 time.sleep(30)
 """
-    program_b = """
+    program_b = SANDBOX_OWN + """
 import os, socket
 got = []
 for path in ['/tmp/drop', '/dev/shm/drop']:
@@ -55,7 +55,7 @@ try:
     s = socket.socket(socket.AF_UNIX); s.connect('\\0pyplay-drop'); got.append('abstract')
 except OSError:
     pass
-got += [p for p in os.listdir('/proc') if p.isdigit() and p not in ('1', str(os.getpid()))]
+got += [p for p in os.listdir('/proc') if p.isdigit() and p != str(os.getpid()) and not sandbox_own(p)]
 print('GOT', got)
 """
     try:
@@ -75,9 +75,11 @@ async def test_killing_everything_from_inside_only_ends_the_program(ws, service)
     program = "import os, signal\nfor target in (os.getppid(), 1, -1):\n    try:\n        os.kill(target, signal.SIGKILL)\n" \
               "    except OSError as e:\n        print(target, 'denied', flush=True)"
     result = await run_program(ws, program)
-    # The agent is pid 1 and the parent: refused; kill(-1) finds nothing else it may signal.
+    # The parent (the sandbox's zygote, root) and the agent (pid 1): refused; kill(-1) finds
+    # nothing else it may signal.
     assert result.exit["reason"] == "exited" and result.exit["code"] == 0
-    assert result.text.splitlines() == ["1 denied", "1 denied", "-1 denied"]
+    assert [line.split()[1:] for line in result.text.splitlines()] == [["denied"]] * 3, result.text
+    assert result.text.splitlines()[1:] == ["1 denied", "-1 denied"]
     assert (await run_program(ws, "print('alive')")).text.strip() == "alive"
 
 
@@ -106,3 +108,46 @@ async def test_resource_bombs_are_contained_and_the_service_keeps_serving(tight_
 async def test_fd_exhaustion_is_contained(tight_ws):
     result = await run_program(tight_ws, "import os\nfds = []\nwhile True:\n    fds.append(os.open('main.py', os.O_RDONLY))")
     assert result.exit["reason"] == "failed" and result.exit["limit"] == "open_files"
+
+
+async def test_the_program_cannot_reach_the_agent_or_its_helpers_through_proc(ws):
+    """gVisor lets any uid re-open another process's fds through /proc/PID/fd/N (checked
+    against the file behind it only): the agent and the zygote must hold no fd whose
+    re-open gives a program anything (sandbox/confine.py).  A new pty, /dev/null: harmless."""
+    program = """
+import os, signal
+harmless = ('/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/ptmx', '/dev/pts/ptmx', '/dev/tty')
+reached, signalled, others = [], [], 0
+for pid in [p for p in os.listdir('/proc') if p.isdigit()]:
+    try:
+        if os.stat('/proc/' + pid).st_uid == os.getuid():
+            continue
+        others += 1
+        names = os.listdir(f'/proc/{pid}/fd')
+    except OSError:
+        continue
+    try:
+        os.kill(int(pid), 0)
+        signalled.append(pid)
+    except OSError:
+        pass
+    for name in names:
+        path = f'/proc/{pid}/fd/{name}'
+        try:
+            target = os.readlink(path)
+        except OSError:
+            continue
+        for flags in (os.O_RDONLY, os.O_WRONLY):
+            try:
+                os.close(os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY))
+            except OSError:
+                continue
+            if target not in harmless:
+                reached.append(f'{pid}:{name}:{target}')
+print('OTHERS', others)
+print('REACHED', reached)
+print('SIGNALLED', signalled)
+"""
+    result = await run_program(ws, program)
+    assert "REACHED []" in result.text and "SIGNALLED []" in result.text, result.text
+    assert "OTHERS 0" not in result.text, "the agent must be visible for this check to mean anything"

@@ -1,12 +1,17 @@
 """Fake sandboxes: what listens behind the addresses the fake Consul hands out.
 
 A fake sandbox is not the real agent (that runs in gVisor; see the LocalScheduler tests).
-It speaks just enough of sandbox/wire.py for the scheduler's side to be real: on every
-connection it sends HELLO; a connection that closes without a CLAIM is a health probe and
-changes nothing; after one CLAIM it answers STARTED, a line of OUTPUT and EXIT.  An agent
-accepts exactly one claim: later connections are closed at once, without HELLO (so a
-health check still finds the port open, but nobody can claim the sandbox twice).  Its "display" port sends an RFB version
-banner like Xvnc does.
+It speaks just enough of sandbox/wire.py, the way sandbox/agent.py does, for the
+scheduler's and the session lease's side to be real: on every connection it sends HELLO
+(with "reset": true); a connection that closes without a CLAIM is a health probe and
+changes nothing.  The first connection to CLAIM owns the sandbox: each CLAIM is answered
+with STARTED, a line of OUTPUT and EXIT (with "reusable", decided as the agent decides);
+then, if reusable, READY {"runs": n} and the next CLAIM on the same connection; if not, the
+connection closes and the sandbox takes no more runs.  Once claimed, later connections are
+closed at once, without HELLO (a health check still finds the port open, but nobody can
+claim the sandbox twice).  A program whose text has a line ``# fake exit: <reason> [<limit>]``
+ends with that reason (and limit), e.g. "memory", which the real agent would report for a
+program that ran out of memory.  Its "display" port sends an RFB version banner like Xvnc does.
 
 All fake sandboxes live on one asyncio loop in a background thread, so the fake Nomad
 (which starts them from its HTTP handler threads) does not depend on the test's loop.
@@ -15,13 +20,17 @@ Only 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import threading
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from sandbox import wire
+from sandbox.agent import TRUSTED_LIMITS, UNTRUSTED_REASONS
 
 RFB_BANNER = b"RFB 003.008\n"
+FAKE_EXIT = "# fake exit:"
+FAKE_PID = 1          # the agent is pid 1 of its sandbox
 
 
 @dataclasses.dataclass
@@ -32,6 +41,8 @@ class FakeSandbox:
     vnc_port: int = 0
     claims: int = 0
     hellos: int = 0
+    owner: Optional[asyncio.StreamWriter] = None   # the connection that claimed it
+    ended: bool = False               # a run ended not reusable: the agent has exited
     servers: List[asyncio.base_events.Server] = dataclasses.field(default_factory=list)
     writers: List[asyncio.StreamWriter] = dataclasses.field(default_factory=list)
     tasks: List["asyncio.Task[None]"] = dataclasses.field(default_factory=list)
@@ -45,7 +56,7 @@ class FakeSandbox:
     async def serve_agent(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._track(writer)
         try:
-            if self.claims:
+            if self.owner is not None or self.ended:
                 return
             if self.silent:
                 await reader.read()
@@ -53,33 +64,47 @@ class FakeSandbox:
             self.hellos += 1
             writer.write(wire.encode_json(wire.Kind.HELLO, {
                 "version": wire.VERSION, "python": "3.10.13", "mode": self.mode,
-                "display": self.mode != "python"}))
+                "pid": FAKE_PID, "reset": True}))
             await writer.drain()
-            claim = await self._read_claim(reader)
-            if claim is not None:
+            decoder = wire.FrameDecoder()
+            while not self.ended:
+                claim = await self._read_claim(reader, decoder)
+                if claim is None or self.owner not in (None, writer):
+                    return
+                self.owner = writer
                 await self._run(claim, writer)
         except (ConnectionError, wire.WireError):
             pass
         finally:
+            if self.owner is writer:
+                self.ended = True           # its session went away: the real agent exits
             writer.close()
 
-    async def _read_claim(self, reader: asyncio.StreamReader) -> Optional[wire.Frame]:
-        decoder = wire.FrameDecoder()
+    async def _read_claim(self, reader: asyncio.StreamReader, decoder: wire.FrameDecoder) -> Optional[wire.Frame]:
         while True:
             data = await reader.read(65536)
             if not data:
                 return None                 # a probe (Consul's TCP check) or a dropped host
             for frame in decoder.feed(data):
                 if frame.kind == wire.Kind.CLAIM:
-                    return frame
+                    return frame            # STDIN, RESIZE, STOP between runs reach nothing
 
     async def _run(self, claim: wire.Frame, writer: asyncio.StreamWriter) -> None:
         self.claims += 1
-        entry = claim.json().get("entry", "main.py")
+        message = claim.json()
+        entry = message.get("entry", "main.py")
+        reason, limit = _scripted_exit(message, entry)
+        reusable = reason not in UNTRUSTED_REASONS and limit in TRUSTED_LIMITS
         display = {"width": 800, "height": 600} if self.mode != "python" else None
         writer.write(wire.encode_json(wire.Kind.STARTED, {"display": display}))
         writer.write(wire.encode(wire.Kind.OUTPUT, f"fake sandbox ran {entry}\r\n".encode()))
-        writer.write(wire.encode_json(wire.Kind.EXIT, {"code": 0, "reason": "exited", "message": ""}))
+        writer.write(wire.encode_json(wire.Kind.EXIT, {
+            "code": 0 if reason == "exited" else -9 if reason == "memory" else 1, "reason": reason,
+            "limit": limit, "signal": None, "seconds": 0.01, "reusable": reusable}))
+        if reusable:
+            writer.write(wire.encode_json(wire.Kind.READY, {"runs": self.claims}))
+        else:
+            self.ended = True               # the real agent exits: its sandbox is over
         await writer.drain()
 
     async def serve_vnc(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -92,6 +117,19 @@ class FakeSandbox:
             pass
         finally:
             writer.close()
+
+
+def _scripted_exit(claim: Dict[str, Any], entry: str) -> Tuple[str, Optional[str]]:
+    """("exited", None), or what the entry file's ``# fake exit: <reason> [<limit>]`` line asks for."""
+    for item in claim.get("files") or []:
+        if item.get("path") != entry:
+            continue
+        for line in base64.b64decode(item.get("data", "")).decode(errors="replace").splitlines():
+            if line.startswith(FAKE_EXIT):
+                words = line[len(FAKE_EXIT):].split()
+                if words:
+                    return words[0], (words[1] if len(words) > 1 else None)
+    return "exited", None
 
 
 class FakeSandboxHost:

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from sandbox.limits import Limits
+from scheduler import bundle
 from scheduler.nomad import ALLOC_TAG, NomadSettings
 from tests.nomad.hcl_files import (JOBSPECS, SANDBOX_JOBSPEC, blocks, heredoc_body, load, loads, only,
                                    render, variable_defaults)
@@ -109,7 +110,19 @@ def test_sandbox_resources_and_limits_are_set(sandbox_job):
     config = only(task, "config")
     assert 0 < config["pids_limit"] <= 4 * Limits().processes
     tmpfs = {m["target"]: only(m, "tmpfs_options")["size"] for m in config["mount"] if m["type"] == "tmpfs"}
-    assert tmpfs == {"/workspace": Limits().workspace_bytes, "/tmp": Limits().workspace_bytes}
+    assert tmpfs == {"/workspace": Limits().workspace_bytes, "/tmp": Limits().workspace_bytes,
+                     "/dev/shm": 16 * MiB}
+
+
+def test_the_agent_empties_tmpfs_scratch_folders_between_a_sessions_runs(sandbox_job):
+    _, _, _, _, task = sandbox_job
+    config = only(task, "config")
+    args = config["args"]
+    scratch = [args[i + 1] for i, arg in enumerate(args) if arg == "--scratch"]
+    assert scratch == ["/tmp", "/dev/shm"] == list(bundle.SCRATCH), "the same folders as local sandboxes"
+    tmpfs = {m["target"] for m in config["mount"] if m["type"] == "tmpfs"}
+    assert set(scratch) <= tmpfs, "a scratch folder the agent empties must be a size-limited tmpfs"
+    assert "--workspace" in args and args[args.index("--workspace") + 1] in tmpfs
 
 
 def test_a_failed_sandbox_is_neither_restarted_nor_rescheduled(sandbox_job):

@@ -10,7 +10,7 @@ import pytest
 from sandbox import wire
 from scheduler.base import Busy, Unavailable
 from tests.nomad.fake_nomad import FAIL, HOLD, SILENT, UNHEALTHY, UNPLACED
-from tests.nomad.helpers import claim_and_run, eventually
+from tests.nomad.helpers import Session, claim_and_run, eventually
 
 PYTHON_ONLY_POOL = (("python", 2), ("pygame", 0), ("turtle", 0))
 
@@ -25,14 +25,16 @@ async def test_dispatch_then_running_then_healthy_then_claimed(cluster, make_sch
     assert child["Meta"] == {"mode": "python", "pool": "cold", "owner": "test-owner"}
     assert child["DispatchIdempotencyToken"], "the idempotency token must reach Nomad (query string)"
     assert (sandbox.mode, sandbox.warm, sandbox.vnc_endpoint) == ("python", False, None)
-    assert sandbox.link.hello == {"version": 1, "python": "3.10.13", "mode": "python", "display": False}
+    assert sandbox.link.hello == {"version": 1, "python": "3.10.13", "mode": "python", "pid": 1, "reset": True}
     assert sandbox.created_at <= sandbox.ready_at
 
     frames = await claim_and_run(sandbox.link)
     assert [f.kind for f in frames] == [wire.Kind.STARTED, wire.Kind.OUTPUT, wire.Kind.EXIT]
-    assert frames[-1].json()["code"] == 0
+    assert frames[-1].json()["code"] == 0 and frames[-1].json()["reusable"] is True
+    assert (await sandbox.link.recv()).json() == {"runs": 1}, "READY: reset and warm again"
     (fake,) = cluster.live_sandboxes()
     assert fake.claims == 1
+    assert scheduler.stats()["sandboxes_created"] == 1
     await scheduler.release(sandbox)
 
 
@@ -156,34 +158,83 @@ async def test_acquire_takes_a_refill_already_on_its_way(cluster, make_scheduler
     await eventually(lambda: scheduler.stats()["pool_ready_python"] == 1, what="the pool to refill")
 
 
-async def test_busy_at_the_dispatch_cap_instead_of_queueing(cluster, make_scheduler):
+async def test_at_the_dispatch_cap_acquire_queues_and_busy_only_past_the_line(cluster, make_scheduler):
     cluster.nomad.default_outcome = HOLD
-    scheduler = await make_scheduler(settings=dict(max_dispatching=2))
+    scheduler = await make_scheduler(settings=dict(max_dispatching=2), queue_limit=1)
 
     starting = [asyncio.ensure_future(scheduler.acquire("python")) for _ in range(2)]
     await eventually(lambda: len(cluster.nomad.dispatched) == 2, what="two dispatches in flight")
+    heard = []
+    queued = asyncio.ensure_future(scheduler.acquire("python", lambda *notice: heard.append(notice)))
+    await eventually(lambda: heard == [("queued", 1)], what="the third acquire to queue")
     started = time.monotonic()
     with pytest.raises(Busy) as caught:
         await scheduler.acquire("python")
 
-    assert time.monotonic() - started < 0.1, "Busy is immediate, not after a wait"
+    assert time.monotonic() - started < 0.1, "a full line is Busy at once, not after a wait"
     assert caught.value.code == "busy"
-    assert len(cluster.nomad.dispatched) == 2
+    assert len(cluster.nomad.dispatched) == 2, "nothing dispatched past the cap"
     cluster.nomad.gate.set()
     done = await asyncio.wait_for(asyncio.gather(*starting), 5)
-    assert len({s.id for s in done}) == 2
+    third = await asyncio.wait_for(queued, 5)
+    assert heard == [("queued", 1), ("starting", 0)]
+    assert len({s.id for s in [*done, third]}) == 3
     assert scheduler.stats()["busy"] == 1
-    third = await scheduler.acquire("python")
-    assert third.id not in {s.id for s in done}
 
 
 async def test_busy_past_max_sandboxes_and_readyz_says_so(cluster, make_scheduler):
-    scheduler = await make_scheduler(max_sandboxes=1)
+    scheduler = await make_scheduler(max_sandboxes=1, queue_limit=0)
     assert scheduler.ready_problem() is None
     await scheduler.acquire("python")
     with pytest.raises(Busy):
         await scheduler.acquire("python")
     assert scheduler.ready_problem() == "at capacity: 1 sandboxes live"
+
+
+async def test_a_closing_scheduler_sends_its_queue_away_unavailable(cluster, make_scheduler):
+    scheduler = await make_scheduler(max_sandboxes=1, acquire_seconds=30.0)
+    await scheduler.acquire("python")
+    queued = asyncio.ensure_future(scheduler.acquire("python"))
+    await eventually(lambda: scheduler.stats()["admission_waiting"] == 1, what="the acquire to queue")
+
+    await scheduler.close()
+
+    with pytest.raises(Unavailable):
+        await asyncio.wait_for(queued, 2)
+    assert cluster.nomad.children() == []
+
+
+async def test_one_dispatch_serves_all_runs_of_a_session(cluster, make_scheduler):
+    scheduler = await make_scheduler()
+    session = Session(scheduler._config, scheduler)
+
+    results = [await session.run() for _ in range(3)]
+
+    assert len({sandbox.id for sandbox, _ in results}) == 1
+    assert len(cluster.nomad.dispatched) == 1, "a dispatch per session, not per run"
+    (fake,) = cluster.live_sandboxes()
+    assert fake.claims == 3 and fake.hellos == 1, "every claim went over the one link"
+    await session.close()
+    assert cluster.nomad.purged == [results[0][0].id] and cluster.live_sandboxes() == []
+
+
+@pytest.mark.parametrize("reason, limit", [("memory", None), ("output", None), ("failed", "processes"),
+                                           ("timeout", "wall"), ("failed", None)])
+async def test_the_fake_agent_vouches_for_its_sandbox_as_the_real_one_does(cluster, make_scheduler,
+                                                                           reason, limit):
+    scheduler = await make_scheduler()
+    session = Session(scheduler._config, scheduler)
+
+    first, result = await session.run(f"# fake exit: {reason} {limit or ''}\n")
+    second, _ = await session.run()
+
+    reusable = reason not in ("memory", "output") and limit in (None, "wall", "idle")
+    assert (result["reason"], result["limit"], result["reusable"]) == (reason, limit, reusable)
+    assert (second.id == first.id) == reusable
+    assert len(cluster.nomad.dispatched) == (1 if reusable else 2)
+    if not reusable:
+        await eventually(lambda: first.id in cluster.nomad.purged, what="the untrusted sandbox's purge")
+    await session.close()
 
 
 async def test_a_start_finishing_after_shutdown_is_purged_not_handed_out(cluster, make_scheduler):

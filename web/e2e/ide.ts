@@ -11,14 +11,27 @@ export function ideUrl(): string {
   return url
 }
 
+/** The JSON messages each page sent on its session socket(s), in order (recorded by openIde). */
+const sessionMessages = new WeakMap<Page, Record<string, unknown>[]>()
+
+/** What the page has sent on its session socket so far, optionally only messages of one type. */
+export function sentMessages(page: Page, type?: string): Record<string, unknown>[] {
+  return (sessionMessages.get(page) ?? []).filter((m) => type === undefined || m.type === type)
+}
+
 export async function openIde(page: Page): Promise<void> {
   // The browser's own complaints end up in the test log, next to the failure they explain.
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') console.log(`[browser ${message.type()}] ${message.text()}`)
   })
   page.on('pageerror', (error) => console.log(`[browser pageerror] ${error.message}`))
+  const sessionSent: Record<string, unknown>[] = []
+  sessionMessages.set(page, sessionSent)
   page.on('websocket', (socket) => {
-    if (!socket.url().includes('/vnc')) return
+    if (!socket.url().includes('/vnc')) {
+      socket.on('framesent', ({ payload }) => { if (typeof payload === 'string') sessionSent.push(JSON.parse(payload)) })
+      return
+    }
     let received = 0
     let sent = 0
     socket.on('framereceived', () => { received += 1 })

@@ -1,6 +1,6 @@
 // Python mode, the way a student uses it: type, Run, read, answer input(), Stop, run again.
 import { expect, test, type Page } from '@playwright/test'
-import { chooseMode, editorText, openIde, pasteProgram, run, terminal } from './ide'
+import { chooseMode, editorText, openIde, pasteProgram, run, sentMessages, terminal } from './ide'
 import { dropConnections } from './relay'
 
 test.beforeEach(async ({ page }) => { await openIde(page) })
@@ -22,6 +22,17 @@ test('a typed program runs, prints, and reads input() typed into the terminal', 
   await page.keyboard.press('Enter')
   await expect(terminal(page)).toContainText('Hello, Ada!')
   await expect(page.getByTestId('status')).toHaveText('Finished (exit code 0)')
+})
+
+test('the page prepares a python sandbox on load, and a turtle one once the program imports turtle', async ({ page }) => {
+  await expect.poll(() => sentMessages(page, 'prepare')).toEqual([{ type: 'prepare', mode: 'python' }])
+  await page.locator('[data-testid="editor"] .cm-content').click()
+  await page.keyboard.press('ControlOrMeta+A')
+  await page.keyboard.press('Delete')
+  await page.keyboard.type('import turtle', { delay: 20 }) // one keystroke at a time, as a student types
+  await page.keyboard.press('Escape')
+  await expect.poll(() => sentMessages(page, 'prepare')).toEqual([{ type: 'prepare', mode: 'python' }, { type: 'prepare', mode: 'turtle' }])
+  await expect(page.getByTestId('status')).toHaveText('Ready: press Run')
 })
 
 test('a failing program shows its traceback and exit code', async ({ page }) => {

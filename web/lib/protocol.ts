@@ -4,6 +4,11 @@
 export type Mode = 'auto' | 'python' | 'pygame' | 'turtle'
 export type ExitReason = 'exited' | 'stopped' | 'timeout' | 'memory' | 'output' | 'failed'
 export type ErrorCode = 'bad_request' | 'too_large' | 'busy' | 'unavailable' | 'gone' | 'internal'
+/** A mode a sandbox actually runs in: what `auto` resolves to. */
+export type RunMode = Exclude<Mode, 'auto'>
+/** Where the session's sandbox is: waiting in line, booting, or warm for `mode`. */
+export type SandboxState = 'queued' | 'starting' | 'ready'
+const SANDBOX_STATES: readonly string[] = ['queued', 'starting', 'ready'] satisfies SandboxState[]
 
 export type ProgramFile =
   | { path: string; text: string }
@@ -24,13 +29,15 @@ export type ClientMessage =
   | ({ type: 'resize' } & TermSize)
   | { type: 'stop' }
   | { type: 'resume'; run: string; token: string; offset: number }
+  /** Additive: get the session's sandbox ready for `mode` before Run ("auto" means python). */
+  | { type: 'prepare'; mode: Mode }
 
 export interface DisplayInfo { url: string; width: number; height: number }
 
 export interface StartedMessage {
   type: 'started'
   run: string
-  mode: Exclude<Mode, 'auto'>
+  mode: RunMode
   python: string
   display: DisplayInfo | null
   resume?: string
@@ -41,7 +48,20 @@ export interface ResumedMessage { type: 'resumed'; run: string }
 /** The run's display changed size (the program opened or resized its window). */
 export interface DisplayMessage { type: 'display'; run: string; width: number; height: number }
 
-export type ServerMessage = StartedMessage | ExitMessage | ErrorMessage | ResumedMessage | DisplayMessage
+/**
+ * Additive: why a run has not started yet (`queued` with its place in line, or `starting` while a
+ * fresh sandbox boots), or the answer to `prepare` (`ready`). `message` is for the student as is.
+ */
+export interface StatusMessage {
+  type: 'status'
+  state: SandboxState
+  mode: RunMode
+  message: string
+  /** Place in line; only when `state` is `queued`. */
+  position?: number
+}
+
+export type ServerMessage = StartedMessage | ExitMessage | ErrorMessage | ResumedMessage | DisplayMessage | StatusMessage
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError'
@@ -88,9 +108,27 @@ export function parseServerMessage(text: string): ServerMessage | null {
     case 'display':
       requireString(value, 'run')
       return { type: 'display', run: value.run as string, width: Number(value.width) || 0, height: Number(value.height) || 0 }
+    case 'status':
+      return parseStatus(value)
     default:
       return null
   }
+}
+
+/** A status whose state this client does not know yet gives null, like an unknown message type. */
+function parseStatus(value: Record<string, unknown>): StatusMessage | null {
+  requireString(value, 'state')
+  const state = value.state as string
+  if (!SANDBOX_STATES.includes(state)) return null
+  const status: StatusMessage = {
+    type: 'status',
+    state: state as SandboxState,
+    mode: (typeof value.mode === 'string' ? value.mode : 'python') as RunMode,
+    message: String(value.message ?? ''),
+  }
+  const position = value.position
+  if (state === 'queued' && typeof position === 'number' && Number.isInteger(position) && position > 0) status.position = position
+  return status
 }
 
 function parseDisplay(value: unknown): DisplayInfo | null {

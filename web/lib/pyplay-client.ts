@@ -2,8 +2,8 @@
 // reconnect with backoff after a dropped socket and resume the live run where output stopped.
 import { Emitter } from './emitter'
 import {
-  type ClientMessage, type DisplayMessage, type ErrorCode, type ExitMessage, type ResumedMessage, type RunRequest,
-  type ServerMessage, type StartedMessage, type TermSize,
+  type ClientMessage, type DisplayMessage, type ErrorCode, type ExitMessage, type Mode, type ResumedMessage,
+  type RunRequest, type ServerMessage, type StartedMessage, type StatusMessage, type TermSize,
   ProtocolError, displaySocketUrl, parseServerMessage, sessionSocketUrl,
 } from './protocol'
 
@@ -23,6 +23,8 @@ export interface ClientEvents {
   display: DisplayMessage
   error: ClientError
   status: ClientStatus
+  /** The server's word on the session's sandbox: queued, starting, ready (protocol `status`). */
+  sandbox: StatusMessage
 }
 
 /** The subset of the WHATWG WebSocket the client uses (browsers' and the `ws` package's both fit). */
@@ -67,6 +69,10 @@ export class PyplayClient extends Emitter<ClientEvents> {
   private run_: LiveRun | null = null
   private resuming = false
   private status_: ClientStatus = 'idle'
+  /** The mode the caller last asked to have warm (`prepare`); asked again on every new socket. */
+  private preparedMode: Mode | null = null
+  /** A prepare for `preparedMode` has not reached the server yet (no socket, or a run had the sandbox). */
+  private prepareOwed = false
 
   constructor(options: PyplayClientOptions) {
     super()
@@ -103,6 +109,20 @@ export class PyplayClient extends Emitter<ClientEvents> {
     this.setStatus('starting')
     this.connect()
     this.send({ type: 'run', ...request })
+  }
+
+  /**
+   * Ask the server to get this session's sandbox ready for `mode` now, so the next Run is warm.
+   * Sent at once when the socket is idle; while a run is starting or live (the server would ignore
+   * it) it waits until the run ends; without a socket it waits for the next one. Only the latest
+   * mode is kept, and it is asked again after every reconnect (a new socket may be a new session).
+   * The server answers with a `sandbox` event (`queued`/`starting` first if it has to wait).
+   */
+  prepare(mode: Mode): void {
+    this.preparedMode = mode
+    this.prepareOwed = true
+    this.connect()
+    this.sendOwedPrepare()
   }
 
   /** Keystrokes for the program (xterm.js `onData`); dropped when no run is live. */
@@ -160,11 +180,15 @@ export class PyplayClient extends Emitter<ClientEvents> {
     this.attempts = 0
     const run = this.run_
     if (run?.live && run.token) {
+      // A resumed run keeps its session and sandbox; a prepare still owed waits for its end.
       this.resuming = true
       this.sendNow({ type: 'resume', run: run.id, token: run.token, offset: run.offset })
-    } else if (this.status_ !== 'starting') {
-      this.setStatus('ready')
+    } else {
+      this.prepareOwed = this.preparedMode !== null
+      if (this.status_ !== 'starting') this.setStatus('ready')
     }
+    // Before the outbox: it holds no run here unless status is `starting`, and then no prepare is sent.
+    this.sendOwedPrepare()
     const queued = this.outbox
     this.outbox = []
     for (const message of queued) this.sendNow(message)
@@ -214,6 +238,9 @@ export class PyplayClient extends Emitter<ClientEvents> {
       case 'display':
         this.emit('display', message)
         break
+      case 'status':
+        this.emit('sandbox', message)
+        break
     }
   }
 
@@ -221,6 +248,7 @@ export class PyplayClient extends Emitter<ClientEvents> {
     if (this.resuming && code === 'gone') {
       this.resuming = false
       if (this.run_) this.run_.live = false
+      this.prepareOwed = this.preparedMode !== null // the run's session is gone with it
       this.setStatus('ready')
     } else if (this.status_ === 'starting') {
       this.setStatus('ready')
@@ -270,10 +298,19 @@ export class PyplayClient extends Emitter<ClientEvents> {
     this.socket?.send(JSON.stringify(message))
   }
 
+  /** Sends the owed prepare when the socket is open and no run holds the sandbox (status `ready`). */
+  private sendOwedPrepare(): void {
+    if (!this.prepareOwed || this.preparedMode === null) return
+    if (this.status_ !== 'ready' || this.socket?.readyState !== OPEN) return
+    this.prepareOwed = false
+    this.sendNow({ type: 'prepare', mode: this.preparedMode })
+  }
+
   private setStatus(status: ClientStatus): void {
     if (status === this.status_) return
     this.status_ = status
     this.emit('status', status)
+    if (status === 'ready') this.sendOwedPrepare()
   }
 
   private clearTimers(): void {

@@ -1,6 +1,6 @@
 // The status line's words: what a student (and their teacher) reads about the connection and the run.
 import type { ClientError, ClientStatus } from './pyplay-client'
-import type { ExitMessage, StartedMessage } from './protocol'
+import type { ExitMessage, StartedMessage, StatusMessage } from './protocol'
 
 export type Tone = 'idle' | 'busy' | 'ok' | 'warn' | 'error'
 export interface StatusText { text: string; tone: Tone }
@@ -12,9 +12,13 @@ export interface SessionView {
   connection: ClientStatus
   started: StartedMessage | null
   outcome: Outcome
+  /** The latest `queued`/`starting` word from the server, until the run starts or the sandbox is ready. */
+  sandbox: StatusMessage | null
 }
 
 export function describeStatus(view: SessionView): StatusText {
+  const waiting = waitingText(view)
+  if (waiting) return waiting
   switch (view.connection) {
     case 'idle':
     case 'connecting': return { text: 'Connecting…', tone: 'busy' }
@@ -29,6 +33,22 @@ export function describeStatus(view: SessionView): StatusText {
       if (view.outcome?.kind === 'error') return describeError(view.outcome.error)
       return { text: 'Ready: press Run', tone: 'idle' }
   }
+}
+
+/**
+ * While the server finds a sandbox (before a run starts, or after a prepare) its own words are
+ * shown as they are. Waiting is normal, so the tone is `busy`, never a warning.
+ */
+function waitingText(view: SessionView): StatusText | null {
+  const status = view.sandbox
+  if (!status || status.state === 'ready') return null
+  if (view.connection !== 'starting' && view.connection !== 'ready') return null
+  if (status.message) return { text: status.message, tone: 'busy' }
+  if (status.state === 'queued') {
+    const place = status.position ? `; you are number ${status.position} in line` : ''
+    return { text: `Every sandbox is in use right now${place}…`, tone: 'busy' }
+  }
+  return { text: 'Starting a sandbox for your program…', tone: 'busy' }
 }
 
 function runningText(started: StartedMessage | null): string {

@@ -8,6 +8,8 @@ export interface ScriptedSocket {
   next(): Promise<Record<string, unknown>>
   json(value: unknown): void
   bytes(text: string): void
+  /** Sends a protocol `status` (queued/starting/ready) as the server's session does. */
+  status(state: 'queued' | 'starting' | 'ready', mode: string, message: string, position?: number): void
 }
 
 export interface ScriptedServer {
@@ -58,5 +60,7 @@ function wrap(socket: WebSocket): ScriptedSocket {
     }),
     json: (value) => socket.send(JSON.stringify(value)),
     bytes: (text) => socket.send(Buffer.from(text, 'utf8'), { binary: true }),
+    status: (state, mode, message, position) => socket.send(JSON.stringify(
+      { type: 'status', state, mode, message, ...(state === 'queued' ? { position } : {}) })),
   }
 }

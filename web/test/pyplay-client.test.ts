@@ -180,6 +180,94 @@ describe('PyplayClient', () => {
   })
 })
 
+describe('PyplayClient prepare and sandbox status', () => {
+  it('sends a prepare asked before the socket opened as the first message, and reports the answer', async () => {
+    makeClient()
+    const connection = server.nextConnection()
+    client.prepare('python')
+    client.prepare('pygame') // only the latest mode is kept
+    const backend = await connection
+    expect(await backend.next()).toEqual({ type: 'prepare', mode: 'pygame' })
+    backend.status('starting', 'pygame', 'Starting a fresh sandbox…')
+    backend.status('ready', 'pygame', 'Ready to run.')
+    expect(await until(client, 'sandbox', (s) => s.state === 'ready'))
+      .toEqual({ type: 'status', state: 'ready', mode: 'pygame', message: 'Ready to run.' })
+    expect(client.status).toBe('ready')
+    client.prepare('turtle')
+    expect(await backend.next()).toEqual({ type: 'prepare', mode: 'turtle' })
+    expect(backend.messages).toHaveLength(2)
+  })
+
+  it('reports queued and starting between run and started without changing the run status', async () => {
+    makeClient()
+    const seen: unknown[] = []
+    client.on('sandbox', (s) => seen.push(s))
+    const connection = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await connection
+    await backend.next()
+    backend.status('queued', 'python', 'You are number 3 in line.', 3)
+    backend.status('starting', 'python', 'Starting…')
+    await until(client, 'sandbox', (s) => s.state === 'starting')
+    expect(client.status).toBe('starting')
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null })
+    await until(client, 'started')
+    expect(seen).toEqual([
+      { type: 'status', state: 'queued', mode: 'python', message: 'You are number 3 in line.', position: 3 },
+      { type: 'status', state: 'starting', mode: 'python', message: 'Starting…' },
+    ])
+  })
+
+  it('holds a prepare asked while a run is live and sends it when the run ends', async () => {
+    makeClient()
+    const connection = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await connection
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null })
+    await until(client, 'started')
+    client.prepare('turtle')
+    client.stdin('x')
+    expect(await backend.next()).toEqual({ type: 'stdin', data: 'x' }) // no prepare before it
+    backend.json({ type: 'exit', run: 'r1', code: 0, reason: 'exited', message: '' })
+    expect(await backend.next()).toEqual({ type: 'prepare', mode: 'turtle' })
+  })
+
+  it('asks again for the prepared mode on the socket that replaces a dropped one', async () => {
+    makeClient()
+    const first = server.nextConnection()
+    client.prepare('pygame')
+    const backend = await first
+    expect(await backend.next()).toEqual({ type: 'prepare', mode: 'pygame' })
+    const second = server.nextConnection()
+    backend.socket.terminate()
+    const again = await second
+    expect(await again.next()).toEqual({ type: 'prepare', mode: 'pygame' })
+  })
+
+  it('resumes a live run on a new socket without a prepare, and prepares once the run ends', async () => {
+    makeClient()
+    const first = server.nextConnection()
+    client.prepare('python')
+    const backend = await first
+    await backend.next()
+    client.run({ ...RUN })
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null, resume: 'secret' })
+    await until(client, 'started')
+    const second = server.nextConnection()
+    backend.socket.terminate()
+    const again = await second
+    expect(await again.next()).toEqual({ type: 'resume', run: 'r1', token: 'secret', offset: 0 })
+    again.json({ type: 'resumed', run: 'r1' })
+    again.json({ type: 'exit', run: 'r1', code: 0, reason: 'exited', message: '' })
+    await until(client, 'exit')
+    client.prepare('pygame')
+    expect(await again.next()).toEqual({ type: 'prepare', mode: 'pygame' })
+    expect(again.messages).toHaveLength(2)
+  })
+})
+
 describe('displaySocketUrl', () => {
   it('joins the display path to the backend origin with a WebSocket scheme', () => {
     expect(displaySocketUrl('ws://localhost:8000', '/v1/runs/r1/vnc?ticket=t')).toBe('ws://localhost:8000/v1/runs/r1/vnc?ticket=t')

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { describeStatus, type SessionView } from '../lib/status-text'
 
-const view = (over: Partial<SessionView>): SessionView => ({ connection: 'ready', started: null, outcome: null, ...over })
+const view = (over: Partial<SessionView>): SessionView => ({ connection: 'ready', started: null, outcome: null, sandbox: null, ...over })
 const exit = (reason: string, code: number | null) => ({ kind: 'exit' as const, exit: { type: 'exit' as const, run: 'r', code, reason: reason as never, message: '' } })
 
 describe('status line words', () => {
@@ -31,5 +31,23 @@ describe('status line words', () => {
   it('explains server errors', () => {
     const busy = { kind: 'error' as const, error: { code: 'busy' as const, message: 'x' } }
     expect(describeStatus(view({ outcome: busy })).text).toMatch(/busy/)
+  })
+
+  it('shows the server\'s words, calmly, while a sandbox is queued or starting', () => {
+    const queued = { type: 'status' as const, state: 'queued' as const, mode: 'python' as const, message: 'Every sandbox is in use right now; you are number 3 in line.', position: 3 }
+    for (const connection of ['starting', 'ready'] as const) {
+      expect(describeStatus(view({ connection, sandbox: queued }))).toEqual({ text: queued.message, tone: 'busy' })
+    }
+    expect(describeStatus(view({ connection: 'starting', sandbox: { ...queued, message: '' } })).text).toMatch(/number 3 in line/)
+    const starting = { type: 'status' as const, state: 'starting' as const, mode: 'pygame' as const, message: '' }
+    expect(describeStatus(view({ connection: 'starting', sandbox: starting }))).toEqual({ text: 'Starting a sandbox for your program…', tone: 'busy' })
+  })
+
+  it('goes back to the usual words once the sandbox is ready or the run is live', () => {
+    const ready = { type: 'status' as const, state: 'ready' as const, mode: 'python' as const, message: 'Ready to run.' }
+    expect(describeStatus(view({ sandbox: ready })).text).toBe('Ready: press Run')
+    const queued = { ...ready, state: 'queued' as const, message: 'in line' }
+    expect(describeStatus(view({ connection: 'running', sandbox: queued })).text).toBe('Running')
+    expect(describeStatus(view({ connection: 'reconnecting', sandbox: queued })).text).toMatch(/reconnecting/)
   })
 })

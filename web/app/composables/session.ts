@@ -23,20 +23,31 @@ export const SessionKey: InjectionKey<Session> = Symbol('pyplay-session')
 
 export function createSession(backendUrl: string): Session {
   const client = new PyplayClient({ url: backendUrl, socketFactory: browserSocketFactory() })
-  const view = reactive<SessionView>({ connection: client.status, started: null, outcome: null })
+  const view = reactive<SessionView>({ connection: client.status, started: null, outcome: null, sandbox: null })
   const display = shallowRef<DisplayTarget | null>(null)
-  client.on('status', (status) => { view.connection = status })
+  client.on('status', (status) => {
+    view.connection = status
+    // A new socket or a live run makes an earlier "queued"/"starting" word stale.
+    if (status !== 'ready' && status !== 'starting') view.sandbox = null
+  })
+  // Queued/starting words are shown until the run starts or the sandbox is ready.
+  client.on('sandbox', (status) => { view.sandbox = status.state === 'ready' ? null : status })
   client.on('started', (started) => {
     view.started = started
+    view.sandbox = null
     view.outcome = null
     display.value = started.display
       ? { ...started.display, run: started.run, socketUrl: client.displayUrl(started.display.url) }
       : null
   })
   client.on('exit', (exit) => {
+    if (view.connection !== 'starting') view.sandbox = null
     if (exit.run === client.runId && view.connection !== 'starting') view.outcome = { kind: 'exit', exit }
   })
-  client.on('error', (error) => { view.outcome = { kind: 'error', error } })
+  client.on('error', (error) => {
+    view.sandbox = null
+    view.outcome = { kind: 'error', error }
+  })
   return { client, view, display, termSize: reactive({ cols: 80, rows: 24 }), mode: reactive({ value: 'auto' as Mode }) }
 }
 
