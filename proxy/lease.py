@@ -24,7 +24,7 @@ from scheduler.config import Config
 from scheduler.logs import get_logger
 
 log = get_logger("pyplay.lease")
-COUNTERS = ("sandbox_runs_reused", "sandbox_replaced", "sandbox_resets_failed")
+COUNTERS = ("sandbox_runs_reused", "sandbox_replaced", "sandbox_resets_failed", "sandbox_idle_released")
 
 
 class SessionSandbox:
@@ -40,6 +40,7 @@ class SessionSandbox:
         self._in_use = False
         self._lock = asyncio.Lock()
         self._closed = False
+        self._idle_timer: Optional[asyncio.TimerHandle] = None
         self._releases: Set["asyncio.Task[None]"] = set()
 
     @property
@@ -63,10 +64,12 @@ class SessionSandbox:
                 self._spawn_release(sandbox)
                 raise Unavailable("the session ended while its sandbox was starting")
             self._sandbox, self._taken_at, self._runs, self._resetting = sandbox, time.monotonic(), 0, None
+            self._start_idle_timer()
             return sandbox
 
     def begin_run(self, sandbox: Sandbox) -> None:
         self._in_use = sandbox is self._sandbox
+        self._cancel_idle_timer()
 
     def run_ended(self, sandbox: Sandbox, result: Dict[str, Any]) -> None:
         """The run's EXIT was read (or its link broke): keep the sandbox for the next run
@@ -81,6 +84,7 @@ class SessionSandbox:
             self._retire(why)
         else:
             self._resetting = asyncio.ensure_future(self._until_ready(sandbox))
+            self._start_idle_timer()
 
     def _why_not_reuse(self, sandbox: Sandbox, result: Dict[str, Any]) -> Optional[str]:
         if self._closed:
@@ -131,13 +135,28 @@ class SessionSandbox:
         if not self._in_use and self._sandbox is not None:
             self._retire("session ended")
 
+    def _start_idle_timer(self) -> None:
+        """A tab left open all night must not hold a sandbox: give it back after a while
+        without runs; the next Run (or prepare) takes a new one."""
+        self._cancel_idle_timer()
+        self._idle_timer = asyncio.get_running_loop().call_later(
+            self.config.sandbox_idle_seconds, lambda: self._in_use or self._retire("idle"))
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
     def _retire(self, why: str) -> None:
+        self._cancel_idle_timer()
         sandbox, self._sandbox = self._sandbox, None
         resetting, self._resetting = self._resetting, None
         if resetting is not None:
             resetting.cancel()
         if sandbox is not None:
-            if why != "session ended":
+            if why == "idle":
+                self.counters["sandbox_idle_released"] += 1
+            elif why != "session ended":
                 self.counters["sandbox_replaced"] += 1
             log.info("sandbox_retired", sandbox=sandbox.id, why=why, runs=self._runs)
             self._spawn_release(sandbox)

@@ -94,9 +94,10 @@ class Agent:
         if self.rfb_unix_path and self.desktop is None:
             self.desktop = Desktop.start(self.rfb_unix_path)
             helpers = asyncio.ensure_future(self.desktop.start_helpers(self.on_display_size))
-        # The sabotage switch leaves the run in the sandbox's IPC namespace, so its checks can see.
+        # The sabotage switch leaves the run in the sandbox's IPC namespace, so its checks can see;
+        # an agent that is not root (an image's USER) cannot make namespaces.
         self.program = await Program.spawn(self.zygote, self.workspace, self.program_environment(), self.uid,
-                                           isolate_ipc=not self.skip_reset)
+                                           isolate_ipc=not self.skip_reset and os.getuid() == 0)
         if helpers is not None:
             await helpers
         await self.program.wait_until_warm(asyncio.get_running_loop(), LAUNCHER_WARM_SECONDS)

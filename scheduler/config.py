@@ -48,6 +48,7 @@ class Config:
     sandbox_max_runs: int = 100              # then the session's sandbox is replaced
     sandbox_max_age_seconds: float = 3600.0  # a lesson; then replaced at the next run
     reset_seconds: float = 20.0              # the agent must be READY again within this
+    sandbox_idle_seconds: float = 1200.0     # a session with no run this long gives its sandbox back
     # Capacity and admission
     pool_sizes: Tuple[Tuple[str, int], ...] = (("python", 3), ("pygame", 1), ("turtle", 1))
     max_sandboxes: int = 128                 # live sandboxes, pooled and owned by sessions

@@ -84,6 +84,17 @@ async def test_a_tripped_limit_replaces_the_sandbox(tight_service):
         await ws.close()
 
 
+async def test_an_idle_session_gives_its_sandbox_back(tight_service):
+    ws = await connect(tight_service.url)
+    try:
+        before = counter(tight_service, "sandbox_idle_released")
+        assert (await run_program(ws, "print('once')")).text.strip() == "once"
+        await until(lambda: counter(tight_service, "sandbox_idle_released") - before == 1, seconds=10)
+        assert (await run_program(ws, "print('again')")).text.strip() == "again"
+    finally:
+        await ws.close()
+
+
 async def test_a_mode_change_replaces_the_sandbox(ws, service):
     before = counter(service, "sandbox_replaced")
     assert (await run_program(ws, "print('terminal')")).text.strip() == "terminal"
