@@ -374,30 +374,8 @@ def parse(argv=None):
     return args
 
 
-def own_argv() -> List[str]:
-    """Our arguments.  bench/__main__.py sets sys.argv to [name] before calling main(), so for
-    `python -m bench bench_classroom --quick` they are read back from /proc/self/cmdline: the
-    tokens after our name, up to the next benchmark's name."""
-    if sys.argv[1:]:
-        return sys.argv[1:]
-    try:
-        with open("/proc/self/cmdline", "rb") as handle:
-            tokens = [t.decode(errors="replace") for t in handle.read().split(b"\0") if t]
-    except OSError:
-        return []
-    name = __name__.rsplit(".", 1)[-1]
-    if name not in tokens or "bench" not in tokens[:tokens.index(name)]:
-        return []
-    ours = []
-    for token in tokens[tokens.index(name) + 1:]:
-        if token.startswith("bench_"):
-            break
-        ours.append(token)
-    return ours
-
-
 def main() -> None:
-    args = parse(own_argv())
+    args = parse(sys.argv[1:])
     print(f"classroom: levels {args.levels}, lesson {args.lesson:.0f} s (arrivals over {args.arrive:.0f} s, "
           f"latencies after {args.warmup:.0f} s), lesson start N={args.start_n} (arrivals over "
           f"{args.start_arrive:.0f} s), typo fixer {args.typo_runs} runs; lifecycles {', '.join(LIFECYCLES)}", flush=True)

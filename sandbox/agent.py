@@ -1,6 +1,6 @@
 """The agent: pid 1 of a sandbox.  Serves one session: many runs, one after another.
 
-    python -m sandbox.agent --listen unix:/run/pyplay/agent.sock --mode python
+    python -m sandbox --listen unix:/run/pyplay/agent.sock --mode python   # sandbox/__main__.py
 
 Before each claim it has already spawned the launcher under a PTY (warm start).
 During a run it relays PTY bytes (rate-limited, and paused whenever the host stops
@@ -31,6 +31,7 @@ from sandbox.limits import Limits
 from sandbox.program import Program, describe_status, program_env
 from sandbox.ratelimit import TokenBucket
 from sandbox.workspace import WorkspaceError, decode_files, write_files
+from sandbox.early import EarlyZygote
 from sandbox.zygote import Zygote
 
 READ_CHUNK = 16 * 1024
@@ -52,7 +53,7 @@ TRUSTED_LIMITS = (None, "wall", "idle")
 class Agent:
     def __init__(self, mode: str, workspace: str, uid: int, inherited_env: Dict[str, str],
                  rfb_unix_path: Optional[str] = None, scratch: Sequence[str] = (),
-                 skip_reset: bool = False) -> None:
+                 skip_reset: bool = False, early_zygote: Optional[EarlyZygote] = None) -> None:
         self.mode = mode
         self.workspace = workspace
         self.uid = uid
@@ -62,6 +63,7 @@ class Agent:
         self.skip_reset = skip_reset
         self.desktop: Optional[Desktop] = None
         self.zygote: Optional[Zygote] = None
+        self.early_zygote = early_zygote
         self.program: Optional[Program] = None
         self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
         self.connections = 0
@@ -85,15 +87,15 @@ class Agent:
         self._timers: List[asyncio.TimerHandle] = []
 
     async def bring_up(self) -> None:
-        """Zygote (once), X server (display modes) and a warm launcher: what makes the next
-        claim instant."""
-        if self.zygote is None:
-            self.zygote = await Zygote.start(self.mode, self.program_environment(), self.workspace,
-                                             self.on_program_exit)
-        helpers = None
+        """Zygote (once), X server and its helpers (display modes) and a warm launcher: what
+        makes the next claim instant.  The zygote's imports, Xvnc's start and the helpers'
+        start-ups run side by side."""
+        desktop_up = None
         if self.rfb_unix_path and self.desktop is None:
-            self.desktop = Desktop.start(self.rfb_unix_path)
-            helpers = asyncio.ensure_future(self.desktop.start_helpers(self.on_display_size))
+            desktop_up = asyncio.ensure_future(self._start_desktop())
+        if self.zygote is None:
+            self.zygote = await Zygote.adopt(self.early_zygote, self.mode, self.on_program_exit)
+        helpers = await desktop_up if desktop_up is not None else None
         # The sabotage switch leaves the run in the sandbox's IPC namespace, so its checks can see;
         # an agent that is not root (an image's USER) cannot make namespaces.
         self.program = await Program.spawn(self.zygote, self.workspace, self.program_environment(), self.uid,
@@ -102,6 +104,11 @@ class Agent:
             await helpers
         await self.program.wait_until_warm(asyncio.get_running_loop(), LAUNCHER_WARM_SECONDS)
         self.claimable = True
+
+    async def _start_desktop(self) -> "asyncio.Future[None]":
+        """Xvnc (its start blocks on a pipe: in a thread), then its helpers in the background."""
+        self.desktop = await asyncio.get_running_loop().run_in_executor(None, Desktop.start, self.rfb_unix_path)
+        return asyncio.ensure_future(self.desktop.start_helpers(self.on_display_size))
 
     def program_environment(self) -> Dict[str, str]:
         env = {**self.inherited_env, **program_env(self.workspace, {})}
@@ -515,7 +522,7 @@ async def _close_quietly(writer: asyncio.StreamWriter) -> None:
         pass
 
 
-def main() -> None:
+def main(early_zygote: Optional[EarlyZygote] = None) -> None:
     parser = argparse.ArgumentParser(description="pyplay sandbox agent")
     parser.add_argument("--listen", required=True, help="unix:/path or tcp:host:port")
     parser.add_argument("--mode", default="python", choices=("python", "pygame", "turtle"))
@@ -535,7 +542,7 @@ def main() -> None:
     kind, _, address = (args.vnc_listen or "").partition(":")
     rfb_unix_path = address if kind == "unix" else RFB_TCP_SOCKET
     agent = Agent(args.mode, args.workspace, args.uid, dict(os.environ) if args.unsafe_inherit_env else {},
-                  rfb_unix_path if args.vnc_listen else None, args.scratch, args.unsafe_skip_reset)
+                  rfb_unix_path if args.vnc_listen else None, args.scratch, args.unsafe_skip_reset, early_zygote)
     asyncio.run(serve(agent, args.listen, address if kind == "tcp" else None))
 
 

@@ -2,8 +2,9 @@
 
 A fresh interpreter costs ~0.1 s in gVisor before it runs a line, and importing pygame
 ~1 s more; a reset that started one per run made every re-run wait that long.  The
-zygote (``sandbox/launcher.py --zygote``, root, its own session) pays both once per
-sandbox; each run's launcher is a fork of it (sandbox/launcher.py: ``_serve_spawns``).
+zygote (``sandbox/launcher.py --zygote``, root, its own session, launched by
+sandbox/early.py) pays both once per sandbox; each run's launcher is a fork of it
+(sandbox/launcher.py: ``_serve_spawns``).
 
 Messages on a SOCK_SEQPACKET pair, one JSON object each:
     zygote -> agent  {"zygote": pid}                  imports done, ready for requests
@@ -17,12 +18,12 @@ import asyncio
 import collections
 import json
 import os
+import signal
 import socket
-import subprocess
-import sys
 from typing import Any, Callable, Deque, Dict, List, Optional
 
-LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
+from sandbox.early import EarlyZygote, launch_zygote
+
 MESSAGE_BYTES = 4096
 START_SECONDS = 60.0   # pygame's import on a busy 2-core machine
 SPAWN_SECONDS = 10.0
@@ -35,8 +36,8 @@ class ZygoteGone(OSError):
 
 
 class Zygote:
-    def __init__(self, process: subprocess.Popen, control: socket.socket, on_exit: OnExit) -> None:
-        self.process = process
+    def __init__(self, pid: int, control: socket.socket, on_exit: OnExit) -> None:
+        self.pid = pid
         self._control = control
         self._on_exit = on_exit
         self._started: "asyncio.Future[int]" = asyncio.get_running_loop().create_future()
@@ -45,17 +46,11 @@ class Zygote:
         asyncio.get_running_loop().add_reader(control.fileno(), self._on_readable)
 
     @classmethod
-    async def start(cls, mode: str, env: Dict[str, str], cwd: str, on_exit: OnExit) -> "Zygote":
-        agent_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            process = subprocess.Popen(
-                [sys.executable, LAUNCHER, "--zygote", str(zygote_end.fileno()), mode],
-                pass_fds=(zygote_end.fileno(),), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, start_new_session=True)
-        finally:
-            zygote_end.close()
-        agent_end.setblocking(False)
-        zygote = cls(process, agent_end, on_exit)
+    async def adopt(cls, early: Optional[EarlyZygote], mode: str, on_exit: OnExit) -> "Zygote":
+        """The zygote sandbox/__main__.py launched (or one launched now), once its imports are done."""
+        early = early or launch_zygote(mode)
+        early.control.setblocking(False)
+        zygote = cls(early.pid, early.control, on_exit)
         try:
             await asyncio.wait_for(asyncio.shield(zygote._started), START_SECONDS)
         except BaseException:
@@ -101,8 +96,10 @@ class Zygote:
         if not self.gone:
             self._lose("closed")
         self._control.close()
-        if self.process.poll() is None:
-            self.process.kill()
+        try:
+            os.kill(self.pid, signal.SIGKILL)  # pid 1 (the agent) reaps it
+        except ProcessLookupError:
+            pass
 
 
 def _parse(data: bytes) -> Optional[Dict[str, Any]]:

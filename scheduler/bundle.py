@@ -69,7 +69,7 @@ def agent_args(mode: str, uid: int, skip_reset: bool = False) -> List[str]:
     display = [] if mode == "python" else ["--vnc-listen", "unix:" + VNC_SOCKET]
     scratch = [arg for folder in SCRATCH for arg in ("--scratch", folder)]
     sabotage = ["--unsafe-skip-reset"] if skip_reset else []
-    return [ENV_ROOT + "/bin/python3", "-m", "sandbox.agent", "--listen", "unix:" + AGENT_SOCKET,
+    return [ENV_ROOT + "/bin/python3", "-m", "sandbox", "--listen", "unix:" + AGENT_SOCKET,
             "--mode", mode, "--workspace", WORKSPACE, "--uid", str(uid), *display, *scratch, *sabotage]
 
 

@@ -176,7 +176,7 @@ class LocalScheduler(Scheduler):
         os.makedirs(workspace)
         root = self.config.sandbox_root
         site = os.path.join(root, "env", "lib", "python3.10", "site-packages")
-        command = [os.path.join(root, "python", "bin", "python3.10"), "-m", "sandbox.agent",
+        command = [os.path.join(root, "python", "bin", "python3.10"), "-m", "sandbox",
                    "--listen", "unix:" + os.path.join(record.directory, "sock", "agent.sock"),
                    "--mode", record.mode, "--workspace", workspace, "--uid", str(self.config.sandbox_uid),
                    "--unsafe-inherit-env", *(["--unsafe-skip-reset"] if self.config.unsafe_skip_reset else [])]

@@ -65,7 +65,7 @@ def test_runs_as_the_non_root_sandbox_user(steps):
 
 def test_entry_point_is_the_agent(steps):
     (entrypoint,) = _all(steps, "ENTRYPOINT")
-    assert json.loads(entrypoint) == ["python", "-m", "sandbox.agent"]
+    assert json.loads(entrypoint) == ["python", "-m", "sandbox"]
     assert any(args.split()[-1].rstrip("/") == "/opt/pyplay/sandbox" and args.split()[0].rstrip("/") == "sandbox"
                for args in _all(steps, "COPY")), "the repo's sandbox/ package is copied in"
     assert "PYTHONPATH=/opt/pyplay" in " ".join(_all(steps, "ENV"))
