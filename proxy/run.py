@@ -16,9 +16,9 @@ from typing import Any, Awaitable, Callable, Dict, Optional
 
 from proxy import protocol
 from proxy.exit_messages import exit_text
+from proxy.lease import SessionSandbox
 from proxy.replay import ReplayBuffer
 from sandbox import wire
-from proxy.lease import SessionSandbox
 from scheduler.agent_link import AgentLinkClosed
 from scheduler.base import Sandbox
 from scheduler.config import Config

@@ -166,7 +166,7 @@ class Session:
         if self.run is not None and self.run is not run:
             await self.stop_current()
         self.run = run
-        if run.lease is not self.lease:  # the run's sandbox (and its session) move to this socket
+        if run.lease is not self.lease and not run.finished.is_set():  # the live run's sandbox moves here
             self.lease.close(self)
             self.lease = run.lease
             self.lease.adopt(self)

@@ -96,14 +96,12 @@ class LocalScheduler(Scheduler):
             raise SchedulerError(f"unknown mode {mode!r}")
         if self._closed:
             raise Unavailable("the scheduler is shutting down")
-        sandbox = self._pool.take(mode) if not len(self._line) else None
+        sandbox = self._take_warm(mode) if not len(self._line) else None  # no jumping the line
         if sandbox is not None:
-            self.counters["acquired_warm"] += 1
             return sandbox
         await self._line.wait_for_room(lambda: self._pool.ready_count(mode) > 0 or self._has_room(), waiting)
-        sandbox = self._pool.take(mode)
+        sandbox = self._take_warm(mode)
         if sandbox is not None:
-            self.counters["acquired_warm"] += 1
             return sandbox
         if waiting is not None:
             waiting("starting", 0)
@@ -112,6 +110,12 @@ class LocalScheduler(Scheduler):
         except asyncio.TimeoutError:
             raise Unavailable(f"no {mode} sandbox within {self.config.acquire_seconds}s") from None
         self.counters["acquired_cold"] += 1
+        return sandbox
+
+    def _take_warm(self, mode: str) -> Optional[Sandbox]:
+        sandbox = self._pool.take(mode)
+        if sandbox is not None:
+            self.counters["acquired_warm"] += 1
         return sandbox
 
     def _has_room(self) -> bool:
