@@ -115,19 +115,21 @@ class Session:
         log.info("run_start", run=run.id, mode=mode, sandbox=sandbox.id, warm=sandbox.warm,
                  sandbox_runs=self.lease.runs, client=self.client,
                  files=len(request.files), **{f"{k}_ms": round(v * 1000, 1) for k, v in run.timings.items()})
-        await self._send(protocol.started_message(run.id, mode, sandbox.link.hello.get("python", ""),
-                                                  self.display_info(run), run.resume_token))
-        run.begin(self._send)
         # A finished run stays resumable for the grace period, then the registry drops it.
         run.on_finished = lambda: asyncio.get_running_loop().call_later(
             self.config.resume_grace_seconds, registry.remove, run)
+        await self._send_quietly(protocol.started_message(run.id, mode, sandbox.link.hello.get("python", ""),
+                                                          self.display_info(run), run.resume_token))
+        # Even when the socket has just gone: a relayed run is abandoned after the grace
+        # period and gives its sandbox back; one never begun would hold it for ever.
+        run.begin(self._send)
 
     async def prepare(self, mode: str) -> None:
         """Get the session's sandbox ready for ``mode`` now, so Run finds it warm."""
         if self.run is not None and not self.run.finished.is_set():
             return  # the live run has the sandbox; the next Run will swap if the mode differs
         await self.lease.take(mode, self._tell_waiting(mode))
-        await self._send(protocol.status_message("ready", mode, STATUS_TEXT["ready"]))
+        await self._send_quietly(protocol.status_message("ready", mode, STATUS_TEXT["ready"]))
 
     def _tell_waiting(self, mode: str) -> Callable[[str, int], None]:
         def tell(state: str, position: int) -> None:

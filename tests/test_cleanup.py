@@ -31,14 +31,20 @@ async def test_shutdown_mid_run_tells_the_client_and_leaves_nothing(sig):
         service.cleanup()
 
 
-async def test_client_disconnect_ends_the_run_after_the_grace_period():
+@pytest.mark.parametrize("wait_for_started", [True, False], ids=["after-started", "before-started"])
+async def test_client_disconnect_ends_the_run_after_the_grace_period(wait_for_started):
+    """Before `started` too: the socket gone while its sandbox was being claimed (a tab closed
+    right after Run) must not leave the sandbox held by a run nobody relays."""
     service = Service({"PYPLAY_POOL_PYTHON": "0", "PYPLAY_RESUME_GRACE_SECONDS": "1"}).start(wait_ready=30)
     try:
         ws = await connect(service.url)
         await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]}))
-        assert (await next_json(ws))["type"] == "started"
+        if wait_for_started:
+            assert (await next_json(ws, 60))["type"] == "started"
+        else:
+            await asyncio.sleep(0.3)  # the service is booting a sandbox for the run
         await ws.close()
-        for _ in range(100):
+        for _ in range(300):
             if not service.runsc_ids():
                 break
             await asyncio.sleep(0.1)
