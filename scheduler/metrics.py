@@ -8,7 +8,8 @@ def render_metrics(stats: Dict[str, float], runs: Iterable[Any]) -> str:
     lines = []
     for name, value in sorted(stats.items()):
         metric = f"pyplay_{name}"
-        kind = "counter" if name.startswith(("acquired_", "sandboxes_created", "sandboxes_failed")) else "gauge"
+        # sandbox_*: the session leases' counters (proxy/lease.py); sandboxes_live is a gauge.
+        kind = "counter" if name.startswith(("acquired_", "sandboxes_created", "sandboxes_failed", "sandbox_")) else "gauge"
         lines += [f"# TYPE {metric} {kind}", f"{metric} {float(value)}"]
     by_mode: Dict[str, int] = {}
     for run in runs:
