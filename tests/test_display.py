@@ -32,6 +32,9 @@ class DisplayRun:
             self.events.append(event)
             if event["type"] == "exit":
                 self.exit.set_result(event)
+                # The tab closes: its session hands its sandbox back, as a closed IDE would;
+                # left open, every test's sandbox would live until the service stops.
+                await self.ws.close()
                 return
 
     async def rfb(self) -> RFBClient:
