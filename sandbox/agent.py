@@ -27,11 +27,11 @@ from typing import Any, Dict, List, Optional, Sequence
 from sandbox import confine, reset, wire
 from sandbox.desktop import DISPLAY_MODES, Desktop, serve_rfb_over_tcp
 from sandbox.display import DisplayError
+from sandbox.early import EarlyZygote
 from sandbox.limits import Limits
 from sandbox.program import Program, describe_status, program_env
 from sandbox.ratelimit import TokenBucket
 from sandbox.workspace import WorkspaceError, decode_files, write_files
-from sandbox.early import EarlyZygote
 from sandbox.zygote import Zygote
 
 READ_CHUNK = 16 * 1024
@@ -434,7 +434,7 @@ class Agent:
                 self.end("timeout", "wall")
             elif now - self.last_activity > self.limits.idle_seconds:
                 self.end("timeout", "idle")
-            elif any(_disk_full(folder) for folder in self.scratch[:2]):
+            elif any(_disk_full(folder) for folder in self.scratch):
                 self.end("failed", "disk")
             elif len(reset.student_pids(self.uid)) >= self.limits.processes:
                 self.end("failed", "processes")

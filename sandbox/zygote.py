@@ -65,7 +65,13 @@ class Zygote:
         answer = asyncio.get_running_loop().create_future()
         self._spawns.append(answer)
         socket.send_fds(self._control, [json.dumps(request).encode()], fds)
-        return await asyncio.wait_for(answer, SPAWN_SECONDS)
+        try:
+            return await asyncio.wait_for(answer, SPAWN_SECONDS)
+        except asyncio.TimeoutError:
+            # Its answers are matched to requests in order: one missing would pair the next
+            # request with this one's pid.  A zygote that falls silent is done with.
+            self._lose("the zygote did not answer a spawn request")
+            raise ZygoteGone("the zygote did not answer a spawn request") from None
 
     def _on_readable(self) -> None:
         try:

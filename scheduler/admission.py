@@ -35,7 +35,10 @@ class AdmissionLine:
         deadline = time.monotonic() + self._seconds
         told = -1
         try:
-            while not (self._waiting[0] is me and has_room()):
+            while True:
+                self._changed.clear()  # before the look, so a change during it is not lost
+                if self._waiting[0] is me and has_room():
+                    return
                 position = self._waiting.index(me) + 1
                 if waiting is not None and position != told:
                     waiting("queued", position)
@@ -43,8 +46,7 @@ class AdmissionLine:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise Busy(f"no room for a sandbox within {self._seconds}s")
-                self._changed.clear()
-                try:
+                try:  # a look each second too: a pool refill landing frees room without a word
                     await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
                 except asyncio.TimeoutError:
                     pass

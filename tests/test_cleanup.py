@@ -41,8 +41,8 @@ async def test_client_disconnect_ends_the_run_after_the_grace_period(wait_for_st
         await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]}))
         if wait_for_started:
             assert (await next_json(ws, 60))["type"] == "started"
-        else:
-            await asyncio.sleep(0.3)  # the service is booting a sandbox for the run
+        else:  # no pool: the service says it is booting a sandbox for the run
+            assert (await next_json(ws, 60, statuses=True))["state"] == "starting"
         await ws.close()
         for _ in range(300):
             if not service.runsc_ids():
