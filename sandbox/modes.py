@@ -1,0 +1,27 @@
+"""What a run can be, and how big its terminal may be: one list for the host and the agent.
+
+Stdlib only and free of I/O, since the agent inside the sandbox (Python 3.10) imports it
+as well as the control service.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+MODES = ("python", "pygame", "turtle")
+DISPLAY_MODES = ("pygame", "turtle")
+AUTO = "auto"                                  # the IDE's "pick from the imports"
+
+# Terminal size bounds: the proxy refuses what is outside them, the agent clamps to them.
+MAX_COLS, MAX_ROWS = 1000, 500
+DEFAULT_COLS, DEFAULT_ROWS = 80, 24
+
+
+def has_display(mode: str) -> bool:
+    return mode in DISPLAY_MODES
+
+
+def clamp(value: Any, high: int, default: int) -> int:
+    """A terminal dimension from untrusted JSON: an int in 1..high, else ``default``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return default
+    return max(1, min(high, value))
