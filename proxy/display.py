@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Awaitable
 
-from scheduler.logs import get_logger
+from common.logs import get_logger
+from scheduler.errors import SandboxFailed
 
 log = get_logger("pyplay.display")
 READ_CHUNK = 64 * 1024
@@ -16,9 +17,9 @@ READ_CHUNK = 64 * 1024
 
 async def relay_display(ws: Any, run: Any) -> None:
     try:
-        reader, writer = await run.sandbox.open_vnc()
-    except OSError as error:
-        log.warning("display_unreachable", run=run.id, error=str(error), endpoint=str(run.sandbox.vnc_endpoint))
+        reader, writer = await run.sandbox.open_display()
+    except (OSError, SandboxFailed) as error:
+        log.warning("display_unreachable", run=run.id, sandbox=run.sandbox.id, error=str(error))
         await ws.close(code=1011, reason="display not available")
         return
 

@@ -2,9 +2,22 @@
 from __future__ import annotations
 
 import signal
-from typing import Optional
+from typing import Callable, Dict, Optional, Tuple
 
 from sandbox.limits import Limits
+
+STOPPED_BY_US: Dict[Tuple[str, Optional[str]], Callable[[Limits], str]] = {
+    # (reason, limit): what was too much, said the way a student would
+    ("timeout", "idle"): lambda lim: f"Your program waited {_minutes(lim.idle_seconds)} with nothing happening",
+    ("timeout", None): lambda lim: f"Your program ran for more than {_minutes(lim.wall_seconds)}",
+    ("memory", None): lambda lim: f"Your program used too much memory (more than {_mib(lim.memory_bytes)})",
+    ("output", None): lambda lim: f"Your program printed too much (more than {_mib(lim.output_bytes)})",
+    ("failed", "processes"):
+        lambda lim: f"Your program started too many processes or threads (more than {lim.processes})",
+    ("failed", "open_files"): lambda lim: f"Your program opened too many files at once (more than {lim.open_files})",
+    ("failed", "file_size"): lambda lim: f"Your program tried to write a file bigger than {_mib(lim.file_bytes)}",
+    ("failed", "disk"): lambda lim: f"Your program's files got too big (more than {_mib(lim.workspace_bytes)})",
+}
 
 
 def _minutes(seconds: float) -> str:
@@ -20,16 +33,11 @@ def _mib(size: int) -> str:
 def exit_text(reason: str, code: int, limit: Optional[str], signal_number: Optional[int], limits: Limits) -> str:
     if reason == "stopped":
         return "Stopped."
-    if reason == "timeout" and limit == "idle":
-        return f"Your program waited {_minutes(limits.idle_seconds)} with nothing happening, so it was stopped."
-    if reason == "timeout":
-        return f"Your program ran for more than {_minutes(limits.wall_seconds)}, so it was stopped."
-    if reason == "memory":
-        return f"Your program used too much memory (more than {_mib(limits.memory_bytes)}), so it was stopped."
-    if reason == "output":
-        return f"Your program printed too much (more than {_mib(limits.output_bytes)}), so it was stopped."
+    what = STOPPED_BY_US.get((reason, limit)) or STOPPED_BY_US.get((reason, None))
+    if what is not None:
+        return what(limits) + ", so it was stopped."
     if reason == "failed":
-        return _failed_text(limit, limits)
+        return "Something went wrong running your program. Press Run to try again."
     if signal_number == signal.SIGINT:
         return "Your program was interrupted (Ctrl-C)."
     if signal_number:
@@ -37,15 +45,3 @@ def exit_text(reason: str, code: int, limit: Optional[str], signal_number: Optio
     if code == 0:
         return "Your program finished."
     return f"Your program stopped with an error (exit code {code})."
-
-
-def _failed_text(limit: Optional[str], limits: Limits) -> str:
-    if limit == "processes":
-        return f"Your program started too many processes or threads (more than {limits.processes}), so it was stopped."
-    if limit == "open_files":
-        return f"Your program opened too many files at once (more than {limits.open_files}), so it was stopped."
-    if limit == "file_size":
-        return f"Your program tried to write a file bigger than {_mib(limits.file_bytes)}, so it was stopped."
-    if limit == "disk":
-        return f"Your program's files got too big (more than {_mib(limits.workspace_bytes)}), so it was stopped."
-    return "Something went wrong running your program. Press Run to try again."

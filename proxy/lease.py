@@ -17,11 +17,10 @@ import asyncio
 import time
 from typing import Any, Dict, Optional, Set
 
-from sandbox import wire
-from scheduler.agent_link import AgentLinkClosed
-from scheduler.base import Sandbox, Scheduler, Unavailable, WaitNotice
-from scheduler.config import Config
-from scheduler.logs import get_logger
+from common.config import Config
+from common.logs import get_logger
+from scheduler.errors import AgentGone, Unavailable
+from scheduler.interface import Sandbox, Scheduler, WaitNotice
 
 log = get_logger("pyplay.lease")
 COUNTERS = ("sandbox_runs_reused", "sandbox_replaced", "sandbox_resets_failed", "sandbox_idle_released")
@@ -91,7 +90,7 @@ class SessionSandbox:
             return "session ended"
         if self.config.sandbox_per == "run":
             return "a sandbox per run"
-        if not result.get("reusable") or not sandbox.link.hello.get("reset"):
+        if not result.get("reusable") or not sandbox.can_reset:
             return f"the run ended with {result.get('reason')} {result.get('limit') or ''}".strip()
         if self._runs >= self.config.sandbox_max_runs:
             return f"{self._runs} runs"
@@ -101,12 +100,11 @@ class SessionSandbox:
 
     async def _until_ready(self, sandbox: Sandbox) -> bool:
         try:
-            frame = await asyncio.wait_for(sandbox.link.recv(), self.config.reset_seconds)
-        except (AgentLinkClosed, asyncio.TimeoutError) as error:
-            log.warning("reset_failed", sandbox=sandbox.id, error=str(error) or type(error).__name__)
+            return await sandbox.agent.reset(self.config.reset_seconds)
+        except AgentGone as error:
+            log.warning("reset_failed", sandbox=sandbox.id, error=str(error))
             self.counters["sandbox_resets_failed"] += 1
             return False
-        return frame.kind == wire.Kind.READY
 
     async def _ready_again(self, sandbox: Sandbox) -> bool:
         resetting = self._resetting
@@ -120,7 +118,7 @@ class SessionSandbox:
             self._resetting = None
             if not ready:
                 return False
-        return not sandbox.link.closed
+        return not sandbox.agent.closed
 
     def adopt(self, owner: object) -> None:
         """A resume moved the session's run (and so this sandbox) to another socket."""

@@ -13,23 +13,14 @@ import json
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from sandbox.limits import Limits
+from proxy.errors import ERROR_CODES, ProtocolError
+from sandbox.modes import AUTO, DEFAULT_COLS, DEFAULT_ROWS, MAX_COLS, MAX_ROWS
+from sandbox.modes import MODES as RUN_MODES
 from sandbox.paths import path_problem
 
-MODES = ("auto", "python", "pygame", "turtle")
-ERROR_CODES = ("bad_request", "too_large", "busy", "unavailable", "gone", "internal")
+MODES = (AUTO, *RUN_MODES)
 EXIT_REASONS = ("exited", "stopped", "timeout", "memory", "output", "failed")
 MAX_STDIN_CHARS = 64 * 1024
-MAX_COLS, MAX_ROWS = 1000, 500
-
-
-class ProtocolError(Exception):
-    """A client message that cannot be accepted; ``code`` is one of ERROR_CODES."""
-
-    def __init__(self, code: str, message: str) -> None:
-        assert code in ERROR_CODES
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +28,8 @@ class RunRequest:
     mode: str
     entry: str
     files: Tuple[Tuple[str, bytes], ...]
-    cols: int = 80
-    rows: int = 24
+    cols: int = DEFAULT_COLS
+    rows: int = DEFAULT_ROWS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,10 +145,10 @@ def _parse_file(item: Any, limits: Limits) -> Tuple[str, bytes]:
 
 def _parse_term(term: Any) -> Tuple[int, int]:
     if term is None:
-        return 80, 24
+        return DEFAULT_COLS, DEFAULT_ROWS
     if not isinstance(term, dict):
         raise ProtocolError("bad_request", "\"term\" must be an object {cols, rows}.")
-    return _size(term.get("cols", 80), "cols", MAX_COLS), _size(term.get("rows", 24), "rows", MAX_ROWS)
+    return _size(term.get("cols", DEFAULT_COLS), "cols", MAX_COLS), _size(term.get("rows", DEFAULT_ROWS), "rows", MAX_ROWS)
 
 
 def _size(value: Any, name: str, high: int) -> int:
@@ -194,7 +185,7 @@ def _parse_resume(message: Dict[str, Any], limits: Limits) -> ResumeRequest:
 
 def _parse_prepare(message: Dict[str, Any], limits: Limits) -> PrepareRequest:
     mode = _parse_mode(message)
-    return PrepareRequest("python" if mode == "auto" else mode)
+    return PrepareRequest("python" if mode == AUTO else mode)
 
 
 _PARSERS = {"run": _parse_run, "stdin": _parse_stdin, "resize": _parse_resize,
@@ -239,7 +230,3 @@ def display_message(run_id: str, width: int, height: int) -> str:
 def _dump(obj: Dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
-
-def wire_files(files: Tuple[Tuple[str, bytes], ...]) -> List[Dict[str, str]]:
-    """Files as the agent's CLAIM carries them."""
-    return [{"path": path, "data": base64.b64encode(data).decode("ascii")} for path, data in files]

@@ -5,24 +5,27 @@ the agent only while a client is attached and keeping up, so a slow or absent
 browser slows the program down instead of filling the proxy's memory.  When the run
 ends, the sandbox goes back to the session's lease (proxy/lease.py), which keeps it
 for the next run while the agent resets it, or lets it go.
+
+Sockets come and go (a drop, a resume on a new socket, the old socket's teardown
+noticed only at its ping timeout), so each attach returns an ``Attachment``, and only
+the current one can detach the run or receive its output.
 """
 from __future__ import annotations
 
 import asyncio
-import json
+import dataclasses
 import secrets
 import time
 from typing import Any, Awaitable, Callable, Dict, Optional
 
+from common.config import Config
+from common.logs import get_logger
 from proxy import protocol
 from proxy.exit_messages import exit_text
 from proxy.lease import SessionSandbox
 from proxy.replay import ReplayBuffer
-from sandbox import wire
-from scheduler.agent_link import AgentLinkClosed
-from scheduler.base import Sandbox
-from scheduler.config import Config
-from scheduler.logs import get_logger
+from scheduler.errors import AgentGone
+from scheduler.interface import AgentClient, Claim, Exited, Output, Sandbox, WindowResized
 
 log = get_logger("pyplay.run")
 Send = Callable[[Any], Awaitable[None]]
@@ -30,12 +33,13 @@ START_SECONDS = 10.0
 HOST_GRACE_SECONDS = 30.0   # the host's backstop beyond the agent's own wall-time limit
 
 
-class RunFailed(Exception):
-    """The sandbox would not take the claim; ``result`` is the agent's EXIT, if it sent one."""
+@dataclasses.dataclass(eq=False)
+class Attachment:
+    """One socket's hold on a run.  ``live`` once it has caught up and takes output as it comes."""
 
-    def __init__(self, message: str, result: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(message)
-        self.result = result or {}
+    send: Send
+    sent_upto: int = 0       # replay offset this socket has been given
+    live: bool = False
 
 
 class Run:
@@ -53,72 +57,94 @@ class Run:
         self.exit: Optional[Dict[str, Any]] = None
         self.finished = asyncio.Event()
         self.on_finished: Optional[Callable[[], Any]] = None
-        self._send: Optional[Send] = None
-        self._attached = asyncio.Event()
-        self._detach_timer: Optional[asyncio.TimerHandle] = None
-        self._pump: Optional[asyncio.Task] = None
         self.display: Optional[Dict[str, Any]] = None
         self.timings: Dict[str, float] = {"sandbox_ready": sandbox.ready_at - sandbox.created_at}
+        self._client: Optional[Attachment] = None
+        self._relaying = asyncio.Event()     # a live client is attached, or nobody will come
+        self._detach_timer: Optional[asyncio.TimerHandle] = None
+        self._pump: Optional["asyncio.Task[None]"] = None
 
     # -- start --------------------------------------------------------------------------------
     async def start(self, request: protocol.RunRequest) -> None:
-        claim = {"entry": request.entry, "files": protocol.wire_files(request.files),
-                 "term": {"cols": request.cols, "rows": request.rows}, "limits": self.config.limits.to_wire()}
-        try:
-            await self.sandbox.link.send_json(wire.Kind.CLAIM, claim)
-            frame = await asyncio.wait_for(self.sandbox.link.recv(), START_SECONDS)
-        except (AgentLinkClosed, asyncio.TimeoutError) as error:
-            raise RunFailed(f"sandbox {self.sandbox.id} did not start the program: {error}") from error
-        if frame.kind == wire.Kind.EXIT:
-            result = frame.json()
-            raise RunFailed(result.get("detail") or "the files could not be written", result)
-        if frame.kind != wire.Kind.STARTED:
-            raise RunFailed(f"agent answered {frame.kind.name} to the claim")
-        self.display = frame.json().get("display")
+        """Claim the sandbox for the program; raises ClaimRefused or AgentGone."""
+        claim = Claim(request.entry, request.files, request.cols, request.rows, self.config.limits)
+        self.display = await self.sandbox.agent.claim(claim, START_SECONDS)
         self.timings["claim"] = time.monotonic() - self.started_at
 
-    def begin(self, send: Send) -> None:
+    def begin(self, send: Send) -> Attachment:
         """Attach the first client and start relaying output."""
-        self.attach(send)
+        attachment = self.attach(send)
+        self._go_live_now(attachment)
         self._pump = asyncio.ensure_future(self._relay())
+        return attachment
 
     # -- attach / detach (resume) -------------------------------------------------------------
-    def attach(self, send: Send) -> None:
-        self._send = send
-        self._attached.set()
+    def attach(self, send: Send, offset: int = 0) -> Attachment:
+        """Make ``send`` the run's client, paused until ``catch_up``; the previous one is let go."""
+        self._client = Attachment(send, sent_upto=offset)
+        self._relaying.clear()
         if self._detach_timer is not None:
             self._detach_timer.cancel()
             self._detach_timer = None
+        return self._client
 
-    def detach(self) -> None:
-        """The client's socket dropped: keep running, paused, for the grace period."""
-        self._send = None
-        self._attached.clear()
+    async def catch_up(self, attachment: Attachment) -> None:
+        """Send what the client missed, then go live.  No await between the last look at the
+        replay and going live, so no byte falls between the two; the exit, if the run ended
+        before, follows."""
+        while attachment is self._client:
+            missed = self.replay.since(attachment.sent_upto)
+            if missed is None:
+                raise LookupError("the output since that offset is no longer kept")
+            if missed:
+                attachment.sent_upto += len(missed)
+                await attachment.send(missed)
+                continue
+            self._go_live_now(attachment)
+            if self.finished.is_set() and self.exit is not None:
+                await attachment.send(protocol.exit_message(self.id, **self.exit))
+            return
+
+    def _go_live_now(self, attachment: Attachment) -> None:
+        attachment.live = True
+        self._relaying.set()
+
+    def detach(self, attachment: Attachment) -> None:
+        """That client's socket dropped: if it is still the run's client, keep running,
+        paused, for the grace period.  A socket replaced by a resume detaches nothing."""
+        if attachment is not self._client:
+            return
+        self._client = None
+        self._relaying.clear()
         if not self.finished.is_set() and self._detach_timer is None:
             loop = asyncio.get_running_loop()
             self._detach_timer = loop.call_later(self.config.resume_grace_seconds, self._abandon)
 
+    @property
+    def attached(self) -> bool:
+        return self._client is not None
+
     def _abandon(self) -> None:
         """Nobody came back in time: stop the program and let the relay drain to the end."""
-        self._attached.set()
+        self._relaying.set()
         asyncio.ensure_future(self.stop())
 
     # -- client commands ----------------------------------------------------------------------
     async def stdin(self, data: str) -> None:
-        await self._to_agent(wire.Kind.STDIN, data.encode("utf-8", "surrogatepass"))
+        await self._to_agent(lambda agent: agent.stdin(data.encode("utf-8", "surrogatepass")))
 
     async def resize(self, cols: int, rows: int) -> None:
-        await self._to_agent(wire.Kind.RESIZE, json.dumps({"cols": cols, "rows": rows}).encode())
+        await self._to_agent(lambda agent: agent.resize(cols, rows))
 
     async def stop(self) -> None:
-        await self._to_agent(wire.Kind.STOP, b"{}")
+        await self._to_agent(lambda agent: agent.stop())
 
-    async def _to_agent(self, kind: wire.Kind, payload: bytes) -> None:
+    async def _to_agent(self, command: Callable[[AgentClient], Awaitable[None]]) -> None:
         if self.finished.is_set():
             return
         try:
-            await self.sandbox.link.send(kind, payload)
-        except AgentLinkClosed:
+            await command(self.sandbox.agent)
+        except AgentGone:
             pass  # the relay notices and reports the exit
 
     # -- relay --------------------------------------------------------------------------------
@@ -126,10 +152,10 @@ class Run:
         result: Dict[str, Any] = {"code": -1, "reason": "failed", "limit": None, "signal": None}
         deadline = self.config.limits.wall_seconds + HOST_GRACE_SECONDS
         try:
-            result = await asyncio.wait_for(self._relay_frames(), deadline)
+            result = await asyncio.wait_for(self._relay_events(), deadline)
         except asyncio.TimeoutError:
             result.update(reason="timeout", limit="wall")
-        except AgentLinkClosed as error:
+        except AgentGone as error:
             log.warning("sandbox_lost", run=self.id, sandbox=self.sandbox.id, error=str(error))
         except Exception:  # noqa: BLE001 - whatever broke, the student gets an exit and the sandbox goes
             log.exception("relay_failed", run=self.id)
@@ -138,32 +164,34 @@ class Run:
         finally:
             self.lease.run_ended(self.sandbox, result)
 
-    async def _relay_frames(self) -> Dict[str, Any]:
+    async def _relay_events(self) -> Dict[str, Any]:
+        agent = self.sandbox.agent
         while True:
-            await self._attached.wait()
-            frame = await self.sandbox.link.recv()
-            if frame.kind == wire.Kind.OUTPUT:
+            await self._relaying.wait()
+            event = await agent.next_event()
+            if isinstance(event, Output):
                 self.timings.setdefault("first_output", time.monotonic() - self.started_at)
-                self.replay.append(frame.payload)
-                await self._deliver(frame.payload)
-            elif frame.kind == wire.Kind.EXIT:
-                return frame.json()
-            elif frame.kind == wire.Kind.DISPLAY:
-                size = frame.json()
-                await self._deliver(protocol.display_message(self.id, size.get("width", 0), size.get("height", 0)))
+                self.replay.append(event.data)
+                await self._deliver(event.data, output=True)
+            elif isinstance(event, WindowResized):
+                await self._deliver(protocol.display_message(self.id, event.width, event.height))
+            elif isinstance(event, Exited):
+                return event.result
 
-    async def _deliver(self, message: Any) -> None:
-        send = self._send
-        if send is None:
-            return  # detached: the bytes are in the replay buffer for the resume
+    async def _deliver(self, message: Any, output: bool = False) -> None:
+        client = self._client
+        if client is None or not client.live:
+            return  # detached or catching up: output is in the replay buffer for it
+        if output:
+            client.sent_upto = self.replay.end
         try:
-            await send(message)
+            await client.send(message)
         except Exception:  # noqa: BLE001 - a dead socket means detach, not a dead run
-            self.detach()
+            self.detach(client)
 
     async def _finish(self, result: Dict[str, Any]) -> None:
-        reason = result.get("reason") if result.get("reason") in protocol.EXIT_REASONS else "failed"
-        code = result.get("code") if isinstance(result.get("code"), int) else -1
+        reason = str(result["reason"]) if result.get("reason") in protocol.EXIT_REASONS else "failed"
+        code = result["code"] if isinstance(result.get("code"), int) else -1
         message = exit_text(reason, code, result.get("limit"), result.get("signal"), self.config.limits)
         extra = {"limit": result["limit"]} if result.get("limit") else {}
         self.exit = {"code": code, "reason": reason, "message": message, **extra}
@@ -174,11 +202,11 @@ class Run:
         self.finished.set()
         if self.on_finished is not None:
             self.on_finished()
-        await self._deliver(protocol.exit_message(self.id, code, reason, message, **extra))
+        await self._deliver(protocol.exit_message(self.id, **self.exit))
         if self._detach_timer is not None:
             self._detach_timer.cancel()
 
     def summary(self) -> Dict[str, Any]:
         return {"run": self.id, "mode": self.mode, "sandbox": self.sandbox.id, "client": self.client,
-                "seconds": round(time.monotonic() - self.started_at, 3), "attached": self._attached.is_set(),
+                "seconds": round(time.monotonic() - self.started_at, 3), "attached": self.attached,
                 "output_bytes": self.replay.end, "exit": self.exit}

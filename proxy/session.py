@@ -7,15 +7,18 @@ import dataclasses
 import time
 from typing import Any, Awaitable, Callable, Dict, Optional, Union
 
+from common.config import Config
+from common.logs import get_logger
 from proxy import protocol
+from proxy.errors import ProtocolError, public_error
 from proxy.lease import COUNTERS, SessionSandbox
 from proxy.modes import detect_mode
 from proxy.registry import RunRegistry
-from proxy.run import Run, RunFailed
+from proxy.run import Attachment, Run
+from sandbox.modes import AUTO
 from sandbox.ratelimit import TokenBucket
-from scheduler.base import Scheduler, SchedulerError
-from scheduler.config import Config
-from scheduler.logs import get_logger
+from scheduler.errors import ClaimRefused, SchedulerError
+from scheduler.interface import Scheduler
 
 log = get_logger("pyplay.session")
 STOP_WAIT_SECONDS = 5.0
@@ -46,6 +49,7 @@ class Session:
         self._send = send
         self.client = client
         self.run: Optional[Run] = None
+        self._attachment: Optional[Attachment] = None
         self.lease = SessionSandbox(self.config, services.scheduler, services.counters, owner=self)
         self._rate = TokenBucket(rate=self.config.messages_per_second, burst=self.config.messages_per_second)
 
@@ -57,8 +61,8 @@ class Session:
                     return
                 await self.on_frame(frame)
         finally:
-            if self.run is not None:
-                self.run.detach()
+            if self.run is not None and self._attachment is not None:
+                self.run.detach(self._attachment)
             self.lease.close(self)
 
     async def on_frame(self, frame: Union[str, bytes]) -> None:
@@ -68,11 +72,11 @@ class Session:
         try:
             request = protocol.parse_client_message(frame, self.config.limits, self.config.max_message_bytes)
             await self.handle(request)
-        except protocol.ProtocolError as error:
-            await self.send_error(error.code, error.message)
-        except SchedulerError as error:
-            log.warning("acquire_failed", client=self.client, code=error.code, error=str(error))
-            await self.send_error(error.code, error.public_message)
+        except (ProtocolError, SchedulerError) as error:
+            code, message = public_error(error)
+            if isinstance(error, SchedulerError):
+                log.warning("acquire_failed", client=self.client, code=code, error=str(error))
+            await self.send_error(code, message)
 
     async def handle(self, request: protocol.Request) -> None:
         if isinstance(request, protocol.RunRequest):
@@ -83,7 +87,7 @@ class Session:
             await self.prepare(request.mode)
         elif self.run is None or self.run.finished.is_set():
             if not isinstance(request, protocol.StopRequest):
-                raise protocol.ProtocolError("bad_request", "No program is running; press Run first.")
+                raise ProtocolError("bad_request", "No program is running; press Run first.")
         elif isinstance(request, protocol.StdinRequest):
             await self.run.stdin(request.data)
         elif isinstance(request, protocol.ResizeRequest):
@@ -95,8 +99,8 @@ class Session:
         await self.stop_current()
         registry = self.services.registry
         if registry.count_for(self.client) >= self.config.max_runs_per_client:
-            raise protocol.ProtocolError("busy", "You already have the most programs running at once; stop one first.")
-        mode = detect_mode(request.entry, request.files) if request.mode == "auto" else request.mode
+            raise ProtocolError("busy", "You already have the most programs running at once; stop one first.")
+        mode = detect_mode(request.entry, request.files) if request.mode == AUTO else request.mode
         requested_at = time.monotonic()
         sandbox = await self.lease.take(mode, self._tell_waiting(mode))
         run = Run(self.config, self.lease, sandbox, mode, self.client)
@@ -104,9 +108,9 @@ class Session:
         self.lease.begin_run(sandbox)
         try:
             await run.start(request)
-        except RunFailed as error:
+        except ClaimRefused as error:
             self.lease.run_ended(sandbox, error.result)
-            raise protocol.ProtocolError("bad_request", f"The program could not be started: {error}") from None
+            raise
         except BaseException:
             self.lease.run_ended(sandbox, {})
             raise
@@ -118,11 +122,11 @@ class Session:
         # A finished run stays resumable for the grace period, then the registry drops it.
         run.on_finished = lambda: asyncio.get_running_loop().call_later(
             self.config.resume_grace_seconds, registry.remove, run)
-        await self._send_quietly(protocol.started_message(run.id, mode, sandbox.link.hello.get("python", ""),
+        await self._send_quietly(protocol.started_message(run.id, mode, sandbox.agent.hello.get("python", ""),
                                                           self.display_info(run), run.resume_token))
         # Even when the socket has just gone: a relayed run is abandoned after the grace
         # period and gives its sandbox back; one never begun would hold it for ever.
-        run.begin(self._send)
+        self._attachment = run.begin(self._send)
 
     async def prepare(self, mode: str) -> None:
         """Get the session's sandbox ready for ``mode`` now, so Run finds it warm."""
@@ -162,23 +166,22 @@ class Session:
 
     async def resume(self, request: protocol.ResumeRequest) -> None:
         run = self.services.registry.resume(request.run, request.token)
-        missed = run.replay.since(request.offset) if run is not None else None
-        if run is None or missed is None:
-            raise protocol.ProtocolError("gone", "That run is over or cannot be resumed; press Run to start again.")
+        if run is None or run.replay.since(request.offset) is None:
+            raise ProtocolError("gone", "That run is over or cannot be resumed; press Run to start again.")
         if self.run is not None and self.run is not run:
             await self.stop_current()
-        self.run = run
+        # From here this socket is the run's client (paused until it has caught up), so the
+        # old socket's teardown, however late it comes, detaches nothing.
+        self.run, self._attachment = run, run.attach(self._send, request.offset)
         if run.lease is not self.lease and not run.finished.is_set():  # the live run's sandbox moves here
             self.lease.close(self)
             self.lease = run.lease
             self.lease.adopt(self)
         await self._send(protocol.resumed_message(run.id, self.display_info(run)))
-        if missed:
-            await self._send(missed)
-        if run.finished.is_set() and run.exit is not None:
-            await self._send(protocol.exit_message(run.id, **run.exit))
-        else:
-            run.attach(self._send)
+        try:
+            await run.catch_up(self._attachment)
+        except LookupError:  # the program printed more than the replay keeps while we sent
+            raise ProtocolError("gone", "That run is over or cannot be resumed; press Run to start again.") from None
 
     async def send_error(self, code: str, message: str) -> None:
         await self._send_quietly(protocol.error_message(code, message))

@@ -14,9 +14,7 @@ import json
 import time
 from typing import Optional
 
-
-class TokenError(Exception):
-    """The token is missing, malformed, forged or expired."""
+from proxy.errors import TokenError
 
 
 def _b64(data: bytes) -> str:

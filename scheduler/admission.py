@@ -10,7 +10,8 @@ import asyncio
 import time
 from typing import Callable, List, Optional
 
-from scheduler.base import Busy, WaitNotice
+from scheduler.errors import Busy
+from scheduler.interface import WaitNotice
 
 
 class AdmissionLine:

@@ -13,14 +13,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import requests
 
-from scheduler.nomad_client import ClusterAPIError
+from scheduler.errors import ConsulError
 
 # Worst first: an instance is as healthy as its least healthy check.
 _SEVERITY = {"critical": 3, "maintenance": 3, "warning": 2, "passing": 1}
-
-
-class ConsulError(ClusterAPIError):
-    """Consul answered with an error, or not at all."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,15 +13,18 @@ import os
 import secrets
 import shutil
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Awaitable, Callable, Dict, List, Optional, Tuple
 
+from common.config import REPO, Config
+from common.logs import get_logger
+from sandbox.modes import MODES, has_display
 from scheduler import bundle
 from scheduler.admission import AdmissionLine
-from scheduler.agent_link import AgentLink, AgentLinkClosed
-from scheduler.base import Sandbox, SandboxFailed, Scheduler, SchedulerError, Unavailable, WaitNotice
-from scheduler.config import MODES, REPO, Config
-from scheduler.logs import get_logger
+from scheduler.agent_client import WireAgentClient, open_endpoint
+from scheduler.errors import AgentGone, SandboxFailed, SchedulerError, Unavailable
+from scheduler.interface import Sandbox, Scheduler, Streams, WaitNotice
 from scheduler.pool import WarmPool
+from scheduler.runsc import sandbox_ids
 
 log = get_logger("pyplay.local")
 SOCKET_POLL_SECONDS = 0.002
@@ -84,11 +87,7 @@ class LocalScheduler(Scheduler):
         return orphans
 
     async def runsc_ids(self) -> List[str]:
-        output = await self._runsc_output("list", "-format=json")
-        try:
-            return [entry["id"] for entry in json.loads(output or "[]") or []]
-        except (ValueError, TypeError, KeyError):
-            return []
+        return sandbox_ids(await self._runsc_output("list", "-format=json"))
 
     # -- handing out sandboxes ----------------------------------------------------------------
     async def acquire(self, mode: str, waiting: Optional[WaitNotice] = None) -> Sandbox:
@@ -123,7 +122,7 @@ class LocalScheduler(Scheduler):
 
     async def release(self, sandbox: Sandbox) -> None:
         record = self._records.get(sandbox.id)
-        sandbox.link.close()
+        sandbox.agent.close()
         if record is not None:
             await self._destroy(record)
 
@@ -136,16 +135,16 @@ class LocalScheduler(Scheduler):
             async with self._starting:
                 created_at = time.monotonic()
                 await self._launch(record)
-                link = await self._connect(record)
-            record.sandbox = Sandbox(id=record.id, mode=mode, link=link, created_at=created_at,
-                                     ready_at=time.monotonic(), vnc_endpoint=self._vnc_endpoint(record, link))
+                agent = await self._connect(record)
+            record.sandbox = Sandbox(id=record.id, mode=mode, agent=agent, created_at=created_at,
+                                     ready_at=time.monotonic(), display=self._display_opener(record))
             self.counters["sandboxes_created"] += 1
             asyncio.ensure_future(self._watch(record))
             return record.sandbox
         except BaseException as error:
             self.counters["sandboxes_failed"] += 1
             await asyncio.shield(self._destroy(record))
-            if isinstance(error, (OSError, AgentLinkClosed, asyncio.TimeoutError)):
+            if isinstance(error, (OSError, AgentGone, asyncio.TimeoutError)):
                 raise SandboxFailed(f"sandbox {record.id} did not start: {error}") from error
             raise
 
@@ -188,7 +187,7 @@ class LocalScheduler(Scheduler):
             os.chmod(directory, 0o711)  # the program's uid must reach its workspace
         return command, {**os.environ, "PYTHONPATH": f"{site}:{REPO}"}
 
-    async def _connect(self, record: _Record) -> AgentLink:
+    async def _connect(self, record: _Record) -> WireAgentClient:
         path = os.path.join(record.directory, "sock", "agent.sock")
         deadline = time.monotonic() + self.config.sandbox_start_seconds
         while True:  # the socket file appears at bind(), a moment before listen()
@@ -198,15 +197,16 @@ class LocalScheduler(Scheduler):
                 raise SandboxFailed(f"agent did not listen within {self.config.sandbox_start_seconds}s")
             if os.path.exists(path):
                 try:
-                    return await AgentLink.connect(("unix", path), max(0.1, deadline - time.monotonic()))
+                    return await WireAgentClient.connect(("unix", path), max(0.1, deadline - time.monotonic()))
                 except (ConnectionRefusedError, FileNotFoundError):
                     pass
             await asyncio.sleep(SOCKET_POLL_SECONDS)
 
-    def _vnc_endpoint(self, record: _Record, link: AgentLink) -> Optional[tuple]:
-        if record.mode == "python":
+    def _display_opener(self, record: _Record) -> Optional[Callable[[], Awaitable[Streams]]]:
+        if not has_display(record.mode):
             return None
-        return ("unix", os.path.join(record.directory, "sock", "vnc.sock"))
+        endpoint = ("unix", os.path.join(record.directory, "sock", "vnc.sock"))
+        return lambda: open_endpoint(endpoint)
 
     async def _watch(self, record: _Record) -> None:
         """A pooled sandbox that dies is replaced; one in use is noticed by its run."""
@@ -234,7 +234,7 @@ class LocalScheduler(Scheduler):
 
     async def _stop_sandbox(self, record: _Record) -> None:
         if record.sandbox is not None:
-            record.sandbox.link.close()
+            record.sandbox.agent.close()
         if record.launching is not None:  # `runsc run` may be starting: get its process first
             await asyncio.gather(record.launching, return_exceptions=True)
         process = record.process

@@ -25,20 +25,21 @@ import functools
 import os
 import time
 import uuid
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Set, Tuple, TypeVar, Union
 
+from common.config import Config, ConfigError, values_from_env
+from common.logs import get_logger
+from sandbox.modes import MODES, has_display
 from scheduler.admission import AdmissionLine
-from scheduler.agent_link import AgentLink, AgentLinkClosed
-from scheduler.base import Busy, Sandbox, SandboxFailed, Scheduler, Unavailable, WaitNotice
-from scheduler.config import MODES, Config, ConfigError, parse_env_value
+from scheduler.agent_client import WireAgentClient, open_endpoint
 from scheduler.consul import ConsulClient, ServiceInstance, consul_base_url
-from scheduler.logs import get_logger
-from scheduler.nomad_client import ClusterAPIError, NomadAPI
+from scheduler.errors import AgentGone, Busy, ClusterAPIError, SandboxFailed, Unavailable
+from scheduler.interface import Sandbox, Scheduler, Streams, WaitNotice
+from scheduler.nomad_client import NomadAPI
 
 log = get_logger("pyplay.nomad")
 T = TypeVar("T")
 
-DISPLAY_MODES = frozenset({"pygame", "turtle"})
 # The sandbox job's Consul service carries this tag (see jobspecs/sandbox.nomad.hcl), so
 # one allocation's instance can be asked for by name.
 ALLOC_TAG = "alloc:{alloc_id}"
@@ -94,12 +95,7 @@ class NomadSettings:
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> "NomadSettings":
         environ = os.environ if environ is None else environ
-        values: Dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            name = STANDARD_ENV.get(field.name, SETTINGS_PREFIX + field.name.upper())
-            raw = environ.get(name)
-            if raw is not None:
-                values[field.name] = parse_env_value(name, raw, field.default)
+        values = values_from_env(cls, environ, lambda name: STANDARD_ENV.get(name, SETTINGS_PREFIX + name.upper()))
         values.update(overrides)
         return cls(**values).validated()
 
@@ -205,7 +201,7 @@ class NomadScheduler(Scheduler):
             else:
                 sandbox = await self._start_counted(mode)
         if self._closed:   # shut down while this start was on its way
-            sandbox.link.close()
+            sandbox.agent.close()
             await asyncio.shield(self._spawn(self._cleanups, self._purge(sandbox.id)))
             raise Unavailable("the Nomad scheduler is shut down")
         self._counts["acquired_warm" if sandbox.warm else "acquired_cold"] += 1
@@ -214,7 +210,7 @@ class NomadScheduler(Scheduler):
         return sandbox
 
     async def release(self, sandbox: Sandbox) -> None:
-        sandbox.link.close()
+        sandbox.agent.close()
         if self._in_use.pop(sandbox.id, None) is None:
             return
         # Shielded: a cancelled caller must not leave the child job running.
@@ -236,7 +232,7 @@ class NomadScheduler(Scheduler):
             pool.clear()
         self._in_use.clear()
         for sandbox in doomed:
-            sandbox.link.close()
+            sandbox.agent.close()
             self._spawn(self._cleanups, self._purge(sandbox.id))
         while self._cleanups:
             await asyncio.gather(*list(self._cleanups), return_exceptions=True)
@@ -274,7 +270,7 @@ class NomadScheduler(Scheduler):
         pool = self._pools[mode]
         while pool:
             sandbox = pool.popleft()
-            if not sandbox.link.closed:
+            if not sandbox.agent.closed:
                 sandbox.warm = True
                 return sandbox
             self._spawn(self._cleanups, self._purge(sandbox.id))
@@ -401,16 +397,16 @@ class NomadScheduler(Scheduler):
         endpoint = instance.endpoint()
         progress.note = f"connecting to the agent at {endpoint[1]}"
         try:
-            link = await AgentLink.connect(endpoint, self._settings.connect_seconds)
-        except (OSError, asyncio.TimeoutError, AgentLinkClosed) as error:
+            agent = await WireAgentClient.connect(endpoint, self._settings.connect_seconds)
+        except (OSError, asyncio.TimeoutError, AgentGone) as error:
             raise _StartFailed(f"the agent at {endpoint[1]} did not say hello ({error!r})") from None
         try:
-            if link.hello.get("mode", mode) != mode:
-                raise _StartFailed(f"the agent is a {link.hello.get('mode')} sandbox, not {mode}")
-            return Sandbox(id=job_id, mode=mode, link=link, created_at=created, ready_at=time.time(),
-                           vnc_endpoint=_vnc_endpoint(instance, mode))
+            if agent.hello.get("mode", mode) != mode:
+                raise _StartFailed(f"the agent is a {agent.hello.get('mode')} sandbox, not {mode}")
+            return Sandbox(id=job_id, mode=mode, agent=agent, created_at=created, ready_at=time.time(),
+                           display=_display_opener(instance, mode))
         except BaseException:
-            link.close()
+            agent.close()
             raise
 
     async def _wait_healthy(self, job_id: str, progress: _Progress) -> ServiceInstance:
@@ -558,10 +554,10 @@ class NomadScheduler(Scheduler):
         """
         for mode, pool in self._pools.items():
             for sandbox in list(pool):
-                why = "its connection closed" if sandbox.link.closed else await self._unusable(sandbox.id)
+                why = "its connection closed" if sandbox.agent.closed else await self._unusable(sandbox.id)
                 if why and sandbox in pool:
                     pool.remove(sandbox)
-                    sandbox.link.close()
+                    sandbox.agent.close()
                     self._line.room_changed()
                     log.warning("nomad_pooled_sandbox_dropped", job=sandbox.id, mode=mode, reason=why)
                     self._spawn(self._cleanups, self._purge(sandbox.id))
@@ -624,7 +620,7 @@ class NomadScheduler(Scheduler):
     def _deliver(self, mode: str, sandbox: Sandbox) -> None:
         """A refilled sandbox goes to the longest-waiting acquire, else into the pool."""
         if self._closed:
-            sandbox.link.close()
+            sandbox.agent.close()
             self._spawn(self._cleanups, self._purge(sandbox.id))
             return
         waiters = self._waiters[mode]
@@ -664,10 +660,11 @@ class NomadScheduler(Scheduler):
         await asyncio.sleep(0)
 
 
-def _vnc_endpoint(instance: ServiceInstance, mode: str) -> Optional[Tuple[str, str]]:
-    if mode not in DISPLAY_MODES:
+def _display_opener(instance: ServiceInstance, mode: str) -> Optional[Callable[[], Awaitable[Streams]]]:
+    if not has_display(mode):
         return None
     port = str(instance.meta.get("vnc_port", ""))
     if not port.isdigit():
         raise _StartFailed(f"the sandbox's Consul service has no vnc_port meta ({instance.meta!r})")
-    return instance.endpoint(int(port))
+    endpoint = instance.endpoint(int(port))
+    return lambda: open_endpoint(endpoint)

@@ -22,22 +22,9 @@ import nomad
 import nomad.api.exceptions as nomad_errors
 import requests
 
-from scheduler.base import SchedulerError
+from scheduler.errors import ClusterAPIError
 
 TERMINAL_ALLOC_STATES = frozenset({"failed", "lost", "complete"})
-
-
-class ClusterAPIError(SchedulerError):
-    """Nomad or Consul answered with an error, or not at all.
-
-    ``transient`` is true when no answer arrived (connection refused, reset, timed out):
-    the request may or may not have taken effect, so only idempotent retries are safe.
-    """
-
-    def __init__(self, message: str, *, status: Optional[int] = None, transient: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.transient = transient
 
 
 @dataclasses.dataclass(frozen=True)

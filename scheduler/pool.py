@@ -9,8 +9,8 @@ import asyncio
 from collections import deque
 from typing import Awaitable, Callable, Deque, Dict, Optional, Set
 
-from scheduler.base import Sandbox
-from scheduler.logs import get_logger
+from common.logs import get_logger
+from scheduler.interface import Sandbox
 
 log = get_logger("pyplay.pool")
 RETRY_SECONDS = 1.0
@@ -41,7 +41,7 @@ class WarmPool:
         while ready:
             sandbox = ready.popleft()
             self.refill(mode, delay=self._refill_delay)
-            if not sandbox.link.closed:
+            if not sandbox.agent.closed:
                 return sandbox
             self._spawn(self._destroy(sandbox))
         return None

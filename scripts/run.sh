@@ -37,7 +37,7 @@ trap stop_children EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-start .venv/bin/python -m scheduler.service
+start .venv/bin/python -m app
 
 if [ -f web/package.json ]; then
     if grep -qE '^web-serve[[:space:]]*:' web/web.mk 2>/dev/null; then

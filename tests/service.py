@@ -13,7 +13,7 @@ import time
 import urllib.request
 from typing import Dict, List, Optional
 
-from scheduler.config import Config
+from common.config import Config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 class Service:
-    """`python -m scheduler.service` on a free loopback port with its own state dir."""
+    """`python -m app` on a free loopback port with its own state dir."""
 
     def __init__(self, env: Optional[Dict[str, str]] = None) -> None:
         self.port = free_port()
@@ -46,7 +46,7 @@ class Service:
 
     def start(self, wait_ready: float = 60.0) -> "Service":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "scheduler.service"], cwd=REPO,
+        self.process = subprocess.Popen([sys.executable, "-m", "app"], cwd=REPO,
                                         env={**os.environ, **self.env}, stdout=log, stderr=log,
                                         stdin=subprocess.DEVNULL)
         log.close()

@@ -44,7 +44,7 @@ web-typecheck: web-build
 	cd $(WEB) && npx --no-install tsc -p tsconfig.check.json && npx --no-install vue-tsc --noEmit -p .nuxt/tsconfig.app.json
 
 # All three always run; the target fails if any does. The e2e tests start the backend
-# (.venv/bin/python -m scheduler.service) and the built IDE themselves, on free loopback ports.
+# (.venv/bin/python -m app) and the built IDE themselves, on free loopback ports.
 web-test: web-build
 	@status=0; \
 	$(MAKE) --no-print-directory web-typecheck || status=1; \

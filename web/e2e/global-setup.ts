@@ -1,4 +1,4 @@
-// Starts the real backend (`.venv/bin/python -m scheduler.service`, waits for /readyz) and the
+// Starts the real backend (`.venv/bin/python -m app`, waits for /readyz) and the
 // built IDE (`node web/.output/server/index.mjs`) on free loopback ports, with a relay between
 // them that tests can cut (relay.ts); the returned function stops everything, servers by pid.
 // PYPLAY_E2E_BACKEND_URL=ws://127.0.0.1:PORT uses an already running backend instead (its
@@ -52,7 +52,7 @@ async function startBackend(ideOrigin: string, stateDir: string, started: Starte
   const python = path.join(REPO_ROOT, '.venv', 'bin', 'python')
   if (!fs.existsSync(python)) throw new Error(`${python} is missing: run \`make venv\` in the repo root first`)
   const port = await freePort()
-  const backend = start('backend', python, ['-m', 'scheduler.service'], {
+  const backend = start('backend', python, ['-m', 'app'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

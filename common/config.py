@@ -2,19 +2,20 @@
 
 Each field can be set from the environment as ``PYPLAY_<FIELD>`` (upper case);
 per-run limits as ``PYPLAY_LIMIT_<FIELD>``, warm-pool sizes as ``PYPLAY_POOL_<MODE>``.
+Every layer reads it (the application, the proxy, the schedulers), so it lives below them all.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
 import pathlib
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
 
 from sandbox.limits import Limits
+from sandbox.modes import MODES
 
 PREFIX = "PYPLAY_"
 REPO = pathlib.Path(__file__).resolve().parent.parent
-MODES = ("python", "pygame", "turtle")
 SANDBOX_PER = ("session", "run")
 
 
@@ -82,15 +83,24 @@ class Config:
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> "Config":
         environ = os.environ if environ is None else environ
-        values: Dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            raw = environ.get(PREFIX + field.name.upper())
-            if raw is not None and field.name not in ("limits", "pool_sizes"):
-                values[field.name] = parse_env_value(PREFIX + field.name.upper(), raw, cls.__dataclass_fields__[field.name].default)
+        values = values_from_env(cls, environ, lambda name: PREFIX + name.upper(), skip=("limits", "pool_sizes"))
         values["limits"] = _limits_from_env(environ)
         values["pool_sizes"] = _pools_from_env(environ)
         values.update(overrides)
         return cls(**values)
+
+
+def values_from_env(cls: Any, environ: Mapping[str, str], variable_for: Callable[[str], str],
+                    skip: Iterable[str] = ()) -> Dict[str, Any]:
+    """The fields of dataclass ``cls`` that the environment sets, typed like their defaults."""
+    values: Dict[str, Any] = {}
+    defaults = cls()
+    for field in dataclasses.fields(cls):
+        variable = variable_for(field.name)
+        raw = environ.get(variable)
+        if raw is not None and field.name not in skip:
+            values[field.name] = parse_env_value(variable, raw, getattr(defaults, field.name))
+    return values
 
 
 def parse_env_value(variable: str, raw: str, default: Any) -> Any:
@@ -112,16 +122,11 @@ def parse_env_value(variable: str, raw: str, default: Any) -> Any:
 
 
 def _limits_from_env(environ: Mapping[str, str]) -> Limits:
-    defaults = Limits()
-    values = {}
-    for field in dataclasses.fields(Limits):
-        raw = environ.get(f"{PREFIX}LIMIT_{field.name.upper()}")
-        if raw is not None:
-            value = parse_env_value(f"{PREFIX}LIMIT_{field.name.upper()}", raw, getattr(defaults, field.name))
-            if value <= 0:
-                raise ConfigError(f"{PREFIX}LIMIT_{field.name.upper()} must be positive")
-            values[field.name] = value
-    return dataclasses.replace(defaults, **values)
+    values = values_from_env(Limits, environ, lambda name: f"{PREFIX}LIMIT_{name.upper()}")
+    for name, value in values.items():
+        if value <= 0:
+            raise ConfigError(f"{PREFIX}LIMIT_{name.upper()} must be positive")
+    return Limits(**values)
 
 
 def _pools_from_env(environ: Mapping[str, str]) -> Tuple[Tuple[str, int], ...]:

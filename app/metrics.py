@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable
 
+from sandbox.modes import MODES
+
 
 def render_metrics(stats: Dict[str, float], runs: Iterable[Any]) -> str:
     lines = []
@@ -16,6 +18,6 @@ def render_metrics(stats: Dict[str, float], runs: Iterable[Any]) -> str:
         if not run.finished.is_set():
             by_mode[run.mode] = by_mode.get(run.mode, 0) + 1
     lines.append("# TYPE pyplay_runs_live gauge")
-    for mode in ("python", "pygame", "turtle"):
+    for mode in MODES:
         lines.append(f'pyplay_runs_live{{mode="{mode}"}} {by_mode.get(mode, 0)}')
     return "\n".join(lines) + "\n"

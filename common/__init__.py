@@ -1,0 +1,1 @@
+"""What every host-side layer shares: the one configuration object and logging."""

@@ -1,0 +1,128 @@
+"""The host's end of the agent wire protocol: a thin async wrapper over sandbox/wire.py.
+
+Implements scheduler.interface.AgentClient for a real agent, reached over a unix socket
+(local sandboxes) or TCP (Nomad).  Reading is pull-based, as the interface says: nothing
+is read until an event is asked for.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections import deque
+from typing import Any, Deque, Dict, Optional, Tuple
+
+from sandbox import wire
+from scheduler.errors import AgentGone, ClaimRefused
+from scheduler.interface import AgentClient, AgentEvent, Claim, Exited, Output, Streams, WindowResized
+
+READ_CHUNK = 64 * 1024
+Endpoint = Tuple[str, str]   # ("unix", path) or ("tcp", "host:port")
+
+
+async def open_endpoint(endpoint: Endpoint) -> Streams:
+    kind, address = endpoint
+    if kind == "unix":
+        return await asyncio.open_unix_connection(address)
+    host, _, port = address.rpartition(":")
+    return await asyncio.open_connection(host.strip("[]"), int(port))
+
+
+class WireAgentClient(AgentClient):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 max_frame: int = wire.DEFAULT_MAX_FRAME) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._decoder = wire.FrameDecoder(max_frame)
+        self._frames: Deque[wire.Frame] = deque()
+        self.hello: Dict[str, Any] = {}
+
+    @classmethod
+    async def connect(cls, endpoint: Endpoint, timeout: float) -> "WireAgentClient":
+        """Connect and wait for the agent's HELLO, within ``timeout`` seconds."""
+        reader, writer = await asyncio.wait_for(open_endpoint(endpoint), timeout)
+        client = cls(reader, writer)
+        try:
+            frame = await asyncio.wait_for(client._recv(), timeout)
+            if frame.kind != wire.Kind.HELLO:
+                raise AgentGone(f"agent sent {frame.kind.name} before HELLO")
+        except BaseException:
+            client.close()
+            raise
+        client.hello = frame.json()
+        return client
+
+    # -- the interface --------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._writer.is_closing()
+
+    async def claim(self, claim: Claim, timeout: float) -> Optional[Dict[str, Any]]:
+        message = {"entry": claim.entry, "term": {"cols": claim.cols, "rows": claim.rows},
+                   "files": [{"path": path, "data": base64.b64encode(data).decode("ascii")}
+                             for path, data in claim.files],
+                   "limits": claim.limits.to_wire()}
+        try:
+            await self._send(wire.Kind.CLAIM, json.dumps(message).encode())
+            frame = await asyncio.wait_for(self._recv(), timeout)
+        except asyncio.TimeoutError:
+            raise AgentGone(f"the agent did not answer the claim within {timeout:g}s") from None
+        if frame.kind == wire.Kind.EXIT:
+            result = frame.json()
+            raise ClaimRefused(result.get("detail") or "the files could not be written", result)
+        if frame.kind != wire.Kind.STARTED:
+            raise AgentGone(f"agent answered {frame.kind.name} to the claim")
+        display: Optional[Dict[str, Any]] = frame.json().get("display")
+        return display
+
+    async def next_event(self) -> AgentEvent:
+        while True:
+            frame = await self._recv()
+            if frame.kind == wire.Kind.OUTPUT:
+                return Output(frame.payload)
+            if frame.kind == wire.Kind.EXIT:
+                return Exited(frame.json())
+            if frame.kind == wire.Kind.DISPLAY:
+                size = frame.json()
+                return WindowResized(int(size.get("width", 0)), int(size.get("height", 0)))
+
+    async def stdin(self, data: bytes) -> None:
+        await self._send(wire.Kind.STDIN, data)
+
+    async def resize(self, cols: int, rows: int) -> None:
+        await self._send(wire.Kind.RESIZE, json.dumps({"cols": cols, "rows": rows}).encode())
+
+    async def stop(self) -> None:
+        await self._send(wire.Kind.STOP, b"{}")
+
+    async def reset(self, timeout: float) -> bool:
+        try:
+            frame = await asyncio.wait_for(self._recv(), timeout)
+        except asyncio.TimeoutError:
+            raise AgentGone(f"the agent was not ready again within {timeout:g}s") from None
+        return frame.kind == wire.Kind.READY
+
+    def close(self) -> None:
+        if not self._writer.is_closing():
+            self._writer.close()
+
+    # -- framing ----------------------------------------------------------------------------
+    async def _recv(self) -> wire.Frame:
+        while not self._frames:
+            data = await self._reader.read(READ_CHUNK)
+            if not data:
+                raise AgentGone("agent closed the connection")
+            try:
+                self._frames.extend(self._decoder.feed(data))
+            except wire.WireError as error:
+                raise AgentGone(str(error)) from error
+        return self._frames.popleft()
+
+    async def _send(self, kind: wire.Kind, payload: bytes) -> None:
+        if self._writer.is_closing():
+            raise AgentGone("agent connection is closed")
+        self._writer.write(wire.encode(kind, payload))
+        try:
+            await self._writer.drain()
+        except (ConnectionError, RuntimeError) as error:
+            raise AgentGone(str(error)) from error
