@@ -137,8 +137,11 @@ class SessionSandbox:
         """A tab left open all night must not hold a sandbox: give it back after a while
         without runs; the next Run (or prepare) takes a new one."""
         self._cancel_idle_timer()
-        self._idle_timer = asyncio.get_running_loop().call_later(
-            self.config.sandbox_idle_seconds, lambda: self._in_use or self._retire("idle"))
+        self._idle_timer = asyncio.get_running_loop().call_later(self.config.sandbox_idle_seconds, self._idle)
+
+    def _idle(self) -> None:
+        if not self._in_use:
+            self._retire("idle")
 
     def _cancel_idle_timer(self) -> None:
         if self._idle_timer is not None:

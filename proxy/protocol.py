@@ -10,7 +10,7 @@ import base64
 import binascii
 import dataclasses
 import json
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from sandbox.limits import Limits
 from proxy.errors import ERROR_CODES, ProtocolError
@@ -128,8 +128,8 @@ def _parse_file(item: Any, limits: Limits) -> Tuple[str, bytes]:
         raise ProtocolError("bad_request", "Each file must be an object {path, text} or {path, base64}.")
     path = item.get("path")
     problem = path_problem(path, limits.path_bytes)
-    if problem:
-        raise ProtocolError("bad_request", f"Bad file path: {problem}.")
+    if problem or not isinstance(path, str):
+        raise ProtocolError("bad_request", f"Bad file path: {problem or 'not a string'}.")
     if isinstance(item.get("text"), str):
         try:
             return path, item["text"].encode("utf-8")
@@ -188,7 +188,7 @@ def _parse_prepare(message: Dict[str, Any], limits: Limits) -> PrepareRequest:
     return PrepareRequest("python" if mode == AUTO else mode)
 
 
-_PARSERS = {"run": _parse_run, "stdin": _parse_stdin, "resize": _parse_resize,
+_PARSERS: Dict[str, Callable[[Dict[str, Any], Limits], Request]] = {"run": _parse_run, "stdin": _parse_stdin, "resize": _parse_resize,
             "stop": _parse_stop, "resume": _parse_resume, "prepare": _parse_prepare}
 
 
