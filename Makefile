@@ -20,7 +20,7 @@ BUILDER := scripts/build_sandbox_env.sh scripts/find_python310.sh
 export DEBIAN_FRONTEND := noninteractive
 export PYTHON310_PREFIX
 
-.PHONY: install apt venv sandbox-env sandbox-pyc run test bench clean
+.PHONY: install apt venv sandbox-env sandbox-pyc run test lint bench clean
 
 install: apt venv sandbox-env
 
@@ -60,6 +60,16 @@ run: install
 
 test: install
 	bash scripts/test.sh
+
+# The packages mypy checks: those of this list that exist (app/ and common/ are on their way).
+TYPED_PACKAGES := $(wildcard scheduler proxy sandbox app common)
+
+# ruff over the whole tree (its exclusions are in pyproject.toml), then mypy; both always run.
+lint: venv
+	@status=0; \
+	echo "--- ruff check ."; $(VENV)/bin/ruff check . || status=1; \
+	echo "--- mypy $(TYPED_PACKAGES)"; $(VENV)/bin/mypy $(TYPED_PACKAGES) || status=1; \
+	exit $$status
 
 bench: install
 	bash scripts/bench.sh

@@ -24,10 +24,11 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Sequence
 
-from sandbox import confine, reset, wire
-from sandbox.desktop import DISPLAY_MODES, Desktop, serve_rfb_over_tcp
+from sandbox import confine, modes, reset, wire
+from sandbox.desktop import Desktop, serve_rfb_over_tcp
 from sandbox.display import DisplayError
 from sandbox.early import EarlyZygote
+from sandbox.launcher import reap_exited
 from sandbox.limits import Limits
 from sandbox.program import Program, describe_status, program_env
 from sandbox.ratelimit import TokenBucket
@@ -58,13 +59,13 @@ class Agent:
         self.workspace = workspace
         self.uid = uid
         self.inherited_env = inherited_env
-        self.rfb_unix_path = rfb_unix_path if mode in DISPLAY_MODES else None
+        self.rfb_unix_path = rfb_unix_path if modes.has_display(mode) else None
         self.scratch = (workspace, *scratch)
         self.skip_reset = skip_reset
         self.desktop: Optional[Desktop] = None
         self.zygote: Optional[Zygote] = None
         self.early_zygote = early_zygote
-        self.program: Optional[Program] = None
+        self._program: Optional[Program] = None
         self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
         self.connections = 0
         self.last_disconnect = time.monotonic()
@@ -72,6 +73,14 @@ class Agent:
         self.claimable = False
         self.done = asyncio.Event()
         self._new_run_state()
+
+    @property
+    def program(self) -> Program:
+        """The launcher of this run, or of the next: bring_up makes one before the agent
+        listens, so a claim and everything after it has one."""
+        if self._program is None:
+            raise RuntimeError("no launcher yet: bring_up has not run")
+        return self._program
 
     def _new_run_state(self) -> None:
         self.limits = Limits()
@@ -92,23 +101,24 @@ class Agent:
         start-ups run side by side."""
         desktop_up = None
         if self.rfb_unix_path and self.desktop is None:
-            desktop_up = asyncio.ensure_future(self._start_desktop())
+            desktop_up = asyncio.ensure_future(self._start_desktop(self.rfb_unix_path))
         if self.zygote is None:
             self.zygote = await Zygote.adopt(self.early_zygote, self.mode, self.on_program_exit)
         helpers = await desktop_up if desktop_up is not None else None
         # The sabotage switch leaves the run in the sandbox's IPC namespace, so its checks can see;
         # an agent that is not root (an image's USER) cannot make namespaces.
-        self.program = await Program.spawn(self.zygote, self.workspace, self.program_environment(), self.uid,
-                                           isolate_ipc=not self.skip_reset and os.getuid() == 0)
+        self._program = await Program.spawn(self.zygote, self.workspace, self.program_environment(), self.uid,
+                                            isolate_ipc=not self.skip_reset and os.getuid() == 0)
         if helpers is not None:
             await helpers
         await self.program.wait_until_warm(asyncio.get_running_loop(), LAUNCHER_WARM_SECONDS)
         self.claimable = True
 
-    async def _start_desktop(self) -> "asyncio.Future[None]":
+    async def _start_desktop(self, rfb_unix_path: str) -> "asyncio.Future[None]":
         """Xvnc (its start blocks on a pipe: in a thread), then its helpers in the background."""
-        self.desktop = await asyncio.get_running_loop().run_in_executor(None, Desktop.start, self.rfb_unix_path)
-        return asyncio.ensure_future(self.desktop.start_helpers(self.on_display_size))
+        desktop = await asyncio.get_running_loop().run_in_executor(None, Desktop.start, rfb_unix_path)
+        self.desktop = desktop
+        return asyncio.ensure_future(desktop.start_helpers(self.on_display_size))
 
     def program_environment(self) -> Dict[str, str]:
         env = {**self.inherited_env, **program_env(self.workspace, {})}
@@ -178,14 +188,13 @@ class Agent:
             self.last_activity = time.monotonic()
             self.write_stdin(frame.payload)
         elif frame.kind == wire.Kind.RESIZE:
-            size = frame.json()
-            self.program.resize(_clamp(size.get("rows"), 1, 500, 24), _clamp(size.get("cols"), 1, 1000, 80))
+            self.resize_terminal(frame.json())
         elif frame.kind == wire.Kind.STOP:
             self.end("stopped")
 
     # -- the run ------------------------------------------------------------------------------
     async def claim(self, claim: Dict[str, Any]) -> None:
-        if not self.claimable or self.program is None:
+        if not self.claimable or self._program is None:
             print("agent: a claim came before READY; ending the sandbox", file=sys.stderr)
             self.done.set()
             return
@@ -205,8 +214,7 @@ class Agent:
             self._end_program(self.program)
             await self.reset_for_next_run()
             return
-        term = claim.get("term") or {}
-        self.program.resize(_clamp(term.get("rows"), 1, 500, 24), _clamp(term.get("cols"), 1, 1000, 80))
+        self.resize_terminal(claim.get("term") or {})
         entry_path = os.path.join(self.workspace, entry)
         self.program.go(entry_path, os.path.dirname(entry_path), {}, self.limits)
         self.running = True
@@ -220,6 +228,11 @@ class Agent:
         asyncio.ensure_future(self.watch_limits())
         self.program.channel.setblocking(False)
         loop.add_reader(self.program.channel.fileno(), self.read_reports)
+
+    def resize_terminal(self, size: Dict[str, Any]) -> None:
+        """The terminal's size from the client's JSON, kept within bounds (the host checked it too)."""
+        self.program.resize(modes.clamp(size.get("rows"), modes.MAX_ROWS, modes.DEFAULT_ROWS),
+                            modes.clamp(size.get("cols"), modes.MAX_COLS, modes.DEFAULT_COLS))
 
     async def on_display_size(self, width: int, height: int) -> None:
         if self.running:
@@ -290,11 +303,16 @@ class Agent:
         rate limiter's sleep or a slow client's back-pressure fires on every loop turn
         (epoll is level-triggered): the agent spun a whole core while a flood was held back."""
         loop = asyncio.get_running_loop()
-        readable = loop.create_future()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        readable: asyncio.Future[None] = loop.create_future()
+
+        def on_readable() -> None:
+            if not readable.done():
+                readable.set_result(None)
+        loop.add_reader(fd, on_readable)
         exited = asyncio.ensure_future(self.program_exited.wait())
+        either: List[asyncio.Future[Any]] = [readable, exited]
         try:
-            await asyncio.wait([readable, exited], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
             loop.remove_reader(fd)
             exited.cancel()
@@ -366,7 +384,7 @@ class Agent:
         if self.program_exited.is_set():
             return
         if reason == "stopped" and self.desktop is not None:
-            asyncio.ensure_future(self.stop_display_program())
+            asyncio.ensure_future(self.stop_display_program(self.desktop))
             return
         self.program.signal_group(signal.SIGTERM if reason == "stopped" else signal.SIGKILL)
         self._kill_after_grace()
@@ -376,9 +394,9 @@ class Agent:
         self._timers.append(asyncio.get_running_loop().call_later(
             self.limits.stop_grace_seconds, self.program.kill_everything))
 
-    async def stop_display_program(self) -> None:
+    async def stop_display_program(self, desktop: Desktop) -> None:
         """Stop = the window's close button first (pygame.QUIT, Tk's WM_DELETE_WINDOW), then signals."""
-        await self.desktop.close_windows()
+        await desktop.close_windows()
         try:
             await asyncio.wait_for(self.program_exited.wait(), self.limits.stop_grace_seconds)
             return
@@ -389,18 +407,12 @@ class Agent:
 
     def on_child(self) -> None:
         """Reap the agent's children and whatever was orphaned to pid 1 (a student's daemons)."""
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in reap_exited():
             self.on_program_exit(pid, status)  # the launcher is orphaned here if the zygote died
 
     def on_program_exit(self, pid: int, status: int) -> None:
         """The zygote reaps the launchers it forked and reports their status here."""
-        if self.program is not None and pid == self.program.pid and not self.program_exited.is_set():
+        if self._program is not None and pid == self._program.pid and not self.program_exited.is_set():
             self.exit_status = status
             self.program_exited.set()
 
@@ -480,12 +492,6 @@ def pending_bytes(fd: int) -> int:
         return 0
 
 
-def _clamp(value: Any, low: int, high: int, default: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        return default
-    return max(low, min(high, value))
-
-
 async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGCHLD, agent.on_child)
@@ -525,7 +531,7 @@ async def _close_quietly(writer: asyncio.StreamWriter) -> None:
 def main(early_zygote: Optional[EarlyZygote] = None) -> None:
     parser = argparse.ArgumentParser(description="pyplay sandbox agent")
     parser.add_argument("--listen", required=True, help="unix:/path or tcp:host:port")
-    parser.add_argument("--mode", default="python", choices=("python", "pygame", "turtle"))
+    parser.add_argument("--mode", default="python", choices=modes.MODES)
     parser.add_argument("--workspace", default="/workspace")
     parser.add_argument("--uid", type=int, default=1000)
     parser.add_argument("--vnc-listen", help="display modes: unix:/path (Xvnc's own socket) or tcp:host:port")

@@ -15,7 +15,6 @@ from typing import Awaitable, Callable, Dict, Optional
 
 from sandbox import display
 
-DISPLAY_MODES = ("pygame", "turtle")
 # Before the program opens its window the screen is this big: turtle sizes its window
 # from the screen (half its width, three quarters of its height), as on a desktop.
 INITIAL_SIZE = (1280, 960)
@@ -37,7 +36,7 @@ class Desktop:
         return cls(xvnc)
 
     def environment(self, base: Dict[str, str]) -> Dict[str, str]:
-        return display.program_environment(self.xvnc.display, base)
+        return display.program_environment(self.xvnc.number, base)
 
     async def start_helpers(self, on_size: Callable[[int, int], Awaitable[None]]) -> None:
         """Start the window watcher and the closer before any claim, so neither costs a
@@ -50,11 +49,10 @@ class Desktop:
         await asyncio.wait_for(self._closer.stdout.readline(), HELPER_START_SECONDS)
         asyncio.ensure_future(self._follow_sizes(on_size))
 
-    async def _helper(self, module: str, command: str, **pipes: int) -> asyncio.subprocess.Process:
-        options = {"stdin": asyncio.subprocess.DEVNULL, "stdout": asyncio.subprocess.DEVNULL,
-                   "stderr": asyncio.subprocess.DEVNULL, **pipes}
-        return await asyncio.create_subprocess_exec(sys.executable, "-m", module, command,
-                                                    self.xvnc.display_name, **options)
+    async def _helper(self, module: str, command: str, stdin: int = asyncio.subprocess.DEVNULL,
+                      stdout: int = asyncio.subprocess.DEVNULL) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(sys.executable, "-m", module, command, self.xvnc.display_name,
+                                                    stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.DEVNULL)
 
     async def _follow_sizes(self, on_size: Callable[[int, int], Awaitable[None]]) -> None:
         assert self._watcher is not None and self._watcher.stdout is not None

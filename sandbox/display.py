@@ -15,6 +15,7 @@ libX11 and libXrandr). The recipe, measured in gVisor, is in docs/display.md:
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import dataclasses
@@ -64,6 +65,13 @@ class Xvnc:
     def display_name(self) -> str:
         return f":{self.display}"
 
+    @property
+    def number(self) -> int:
+        """The display number, for X clients: known once ``wait_ready`` has returned."""
+        if self.display is None:
+            raise XvncFailed("Xvnc has not said its display number yet (wait_ready first)")
+        return self.display
+
 
 def xvnc_binary() -> str:
     for name in XVNC_NAMES:
@@ -100,26 +108,26 @@ def _die_with_parent() -> None:
 
 def start_xvnc(display: Optional[int], width: int, height: int, rfb_unix_path: str,
                log_path: Optional[str] = None, die_with_parent: bool = False,
-               **options: object) -> Xvnc:
+               desktop_name: str = "pyplay", frame_rate: int = 60) -> Xvnc:
     """Start Xvnc on ``:display``; call ``wait_ready`` before starting X clients.
 
     ``die_with_parent`` (for tests on the host) ends Xvnc when the thread that started
     it ends; inside a sandbox the sandbox's end takes Xvnc with it anyway."""
     ensure_x11_socket_dir()
     read_fd, write_fd = os.pipe()
-    args = xvnc_arguments(display, width, height, rfb_unix_path, write_fd, **options)  # type: ignore[arg-type]
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    try:
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                   pass_fds=(write_fd,), start_new_session=True,
-                                   preexec_fn=_die_with_parent if die_with_parent else None)
-    except OSError as exc:
-        os.close(read_fd)
-        raise XvncFailed(f"cannot start Xvnc: {exc}") from exc
-    finally:
-        os.close(write_fd)
-        if log is not subprocess.DEVNULL:
-            log.close()  # type: ignore[union-attr]
+    args = xvnc_arguments(display, width, height, rfb_unix_path, write_fd,
+                          desktop_name=desktop_name, frame_rate=frame_rate)
+    with contextlib.ExitStack() as opened:   # Xvnc holds a copy of the log: ours is closed once it has started
+        log = opened.enter_context(open(log_path, "ab")) if log_path else subprocess.DEVNULL
+        try:
+            process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       pass_fds=(write_fd,), start_new_session=True,
+                                       preexec_fn=_die_with_parent if die_with_parent else None)
+        except OSError as exc:
+            os.close(read_fd)
+            raise XvncFailed(f"cannot start Xvnc: {exc}") from exc
+        finally:
+            os.close(write_fd)
     return Xvnc(process, display, rfb_unix_path, width, height, read_fd)
 
 

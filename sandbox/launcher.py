@@ -13,6 +13,8 @@ the same traceback the desktop prints.
 This file is run by path (not ``-m``) and imports only the standard library, so
 nothing of pyplay is importable by the student's program.
 """
+from __future__ import annotations
+
 import ctypes
 import fcntl
 import json
@@ -26,6 +28,14 @@ import sys
 import termios
 import traceback
 
+# For annotations only: typing would cost the zygote's start-up an import (~5 ms, more in
+# gVisor) that nothing at run time needs.  Type checkers take any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import types
+    from collections.abc import Iterator
+    from typing import Any
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _OWN_FILES = {os.path.abspath(__file__), runpy.__file__}
 _ERRNO_LIMITS = {24: "open_files", 23: "open_files", 28: "disk", 27: "file_size", 11: "processes", 12: "memory"}
@@ -35,7 +45,7 @@ _SPAWN_FDS = 2            # the PTY's slave end, and the launcher's end of its c
 _MESSAGE_BYTES = 1 << 20  # a spawn request (the environment): far below this
 
 
-def _report(channel, message):
+def _report(channel: socket.socket, message: dict[str, str]) -> None:
     """Tell the agent which limit a fatal error came from (best effort)."""
     try:
         channel.sendall((json.dumps(message) + "\n").encode())
@@ -43,7 +53,7 @@ def _report(channel, message):
         pass
 
 
-def _limit_of(error):
+def _limit_of(error: BaseException) -> str | None:
     if isinstance(error, MemoryError):
         return "memory"
     if isinstance(error, RuntimeError) and "can't start new thread" in str(error):
@@ -55,7 +65,7 @@ def _limit_of(error):
     return None
 
 
-def _user_traceback(tb, entry_dir):
+def _user_traceback(tb: types.TracebackType | None, entry_dir: str) -> types.TracebackType | None:
     """Drop the launcher's and runpy's frames so the traceback starts in the student's code."""
     while tb is not None:
         if tb.tb_frame.f_code.co_filename not in _OWN_FILES:
@@ -64,8 +74,8 @@ def _user_traceback(tb, entry_dir):
     return None
 
 
-def _install_excepthook(channel, entry_dir):
-    def hook(kind, value, tb):
+def _install_excepthook(channel: socket.socket, entry_dir: str) -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: types.TracebackType | None) -> None:
         limit = _limit_of(value)
         if limit:
             _report(channel, {"limit": limit})
@@ -73,7 +83,7 @@ def _install_excepthook(channel, entry_dir):
     sys.excepthook = hook
 
 
-def _limit_myself(limits):
+def _limit_myself(limits: dict[str, int]) -> None:
     """Soft and hard both, so the program cannot raise them back; never above what we have."""
     for name, value in limits.items():
         kind = getattr(resource, name)
@@ -82,7 +92,7 @@ def _limit_myself(limits):
         resource.setrlimit(kind, (value, value))
 
 
-def _wait_for_go(channel):
+def _wait_for_go(channel: socket.socket) -> dict[str, Any]:
     buffer = b""
     while not buffer.endswith(b"\n"):
         chunk = channel.recv(65536)
@@ -92,15 +102,15 @@ def _wait_for_go(channel):
     return json.loads(buffer)
 
 
-def _focus_like_a_window_manager():
+def _focus_like_a_window_manager() -> None:
     """No window manager hands out keyboard focus here, so Tk's focus_set (listen(),
     textinput's entry field) must take the X focus itself, as focus_force does."""
     import tkinter
-    tkinter.Misc.focus_set = tkinter.Misc.focus_force
+    tkinter.Misc.focus_set = tkinter.Misc.focus_force  # type: ignore[method-assign]  # a deliberate patch
     tkinter.Misc.focus = tkinter.Misc.focus_force
 
 
-def _initialise_pygame_display():
+def _initialise_pygame_display() -> None:
     """pygame's display start-up (the X connection) costs 0.1-0.2 s in gVisor: done here, the
     program's own pygame.init() finds it done and its first frame comes that much sooner."""
     display = sys.modules.get("pygame.display")
@@ -108,21 +118,22 @@ def _initialise_pygame_display():
         display.init()
 
 
-def _import_for(mode):
-    """The zygote's share of the warm-up: imports only (no X connection survives a fork)."""
-    if mode not in ("pygame", "turtle"):
-        return
+def _import_for(mode: str) -> None:
+    """The zygote's share of the warm-up: imports only (no X connection survives a fork).
+    pyplay's own modules are only borrowed for it: forgotten again, the program cannot import them."""
     sys.path.insert(0, os.path.dirname(_HERE))
     try:
-        from sandbox import preload
-        preload.prewarm(["pygame"] if mode == "pygame" else ["tkinter", "turtle"])
+        from sandbox import modes
+        if modes.has_display(mode):
+            from sandbox import preload
+            preload.prewarm(["pygame"] if mode == "pygame" else ["tkinter", "turtle"])
     finally:
         del sys.path[0]
         for name in [n for n in sys.modules if n == "sandbox" or n.startswith("sandbox.")]:
             del sys.modules[name]
 
 
-def _finish_warm_up(mode):
+def _finish_warm_up(mode: str) -> None:
     """The launcher's share, after the fork: what needs this run's X server."""
     if mode == "turtle":
         _focus_like_a_window_manager()
@@ -132,7 +143,7 @@ def _finish_warm_up(mode):
 
 # --- the zygote ----------------------------------------------------------------------
 
-def _serve_spawns(control, mode):
+def _serve_spawns(control: socket.socket) -> socket.socket:
     """The zygote's loop: hand each request to a spare fork, report its pid and exit status.
 
     The spare is forked ahead, while the previous run still runs, so a reset does not wait
@@ -142,11 +153,12 @@ def _serve_spawns(control, mode):
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    children = set()
+    children: set[int] = set()
     while True:
-        spare_pid, spare, channel = _fork_spare((wake_read, wake_write), control)
-        if channel is not None:
-            return channel
+        forked = _fork_spare((wake_read, wake_write), control)
+        if isinstance(forked, socket.socket):
+            return forked
+        spare_pid, spare = forked
         request, fds = _next_request(control, wake_read, children)
         socket.send_fds(spare, [request], fds)
         for fd in fds:
@@ -156,8 +168,8 @@ def _serve_spawns(control, mode):
         control.sendall(json.dumps({"spawned": spare_pid}).encode())
 
 
-def _fork_spare(zygote_fds, control):
-    """(pid, socket, None) in the zygote; (None, None, channel) in the spare once it has a run.
+def _fork_spare(zygote_fds: tuple[int, int], control: socket.socket) -> tuple[int, socket.socket] | socket.socket:
+    """(pid, socket) in the zygote; the channel in the spare once it has a run.
 
     The spare closes the zygote's own ends; the control socket through its object, or that
     object's finalizer would later close whatever number the program reused it for."""
@@ -165,7 +177,7 @@ def _fork_spare(zygote_fds, control):
     pid = os.fork()
     if pid:
         child_end.close()
-        return pid, parent_end, None
+        return pid, parent_end
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for fd in zygote_fds:
@@ -177,24 +189,24 @@ def _fork_spare(zygote_fds, control):
         os._exit(0)  # the zygote has gone: so has the sandbox
     child_end.close()
     _become_program(fds[0], json.loads(request))
-    return None, None, socket.socket(fileno=fds[1])
+    return socket.socket(fileno=fds[1])
 
 
-def _next_request(control, wake_read, children):
+def _next_request(control: socket.socket, wake_read: int, children: set[int]) -> tuple[bytes, list[int]]:
     """Wait for the agent's next request, reporting launcher exits meanwhile."""
     while True:
-        readable, _, _ = select.select([control, wake_read], [], [])
+        readable, _, _ = select.select([control.fileno(), wake_read], [], [])
         if wake_read in readable:
             _drain(wake_read)
             _report_exits(control, children)
-        if control in readable:
+        if control.fileno() in readable:
             request, fds, _, _ = socket.recv_fds(control, _MESSAGE_BYTES, _SPAWN_FDS)
             if not request:
                 os._exit(0)  # the agent has gone: so has the sandbox
             return request, fds
 
 
-def _drain(fd):
+def _drain(fd: int) -> None:
     try:
         while os.read(fd, 512):
             pass
@@ -202,19 +214,32 @@ def _drain(fd):
         pass
 
 
-def _report_exits(control, children):
-    while children:
+def _report_exits(control: socket.socket, children: set[int]) -> None:
+    """Tell the agent which launchers have exited, while any is out."""
+    if not children:
+        return
+    for pid, status in reap_exited():
+        children.discard(pid)
+        control.sendall(json.dumps({"exited": pid, "status": status}).encode())
+        if not children:
+            return
+
+
+def reap_exited() -> Iterator[tuple[int, int]]:
+    """(pid, waitpid status) of each child that has exited, without waiting for the others.
+
+    The agent reaps with it too: it lives here because this file may import nothing of pyplay."""
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
-        children.discard(pid)
-        control.sendall(json.dumps({"exited": pid, "status": status}).encode())
+        yield pid, status
 
 
-def _become_program(tty, request):
+def _become_program(tty: int, request: dict[str, Any]) -> None:
     """In the forked child, as root: the PTY as controlling terminal and stdio, a SysV IPC
     namespace of its own (the reset cannot list IPC objects in gVisor), then the student."""
     os.setsid()
@@ -239,16 +264,20 @@ def _become_program(tty, request):
     _terminal_stdio()
 
 
-def _terminal_stdio():
+def _terminal_stdio() -> None:
     """The interpreter chose stdio buffering when the zygote started, without a terminal:
-    make them what a terminal gets (line-buffered), so output shows as it is printed."""
-    sys.stdin = sys.__stdin__ = open(0, "r", encoding="utf-8", closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, "w", buffering=1, encoding="utf-8", closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace",
-                                       closefd=False)
+    make them what a terminal gets (line-buffered), so output shows as it is printed.
+    The __std*__ originals too, so code that restores them gets these; they stay open for
+    the program's whole life (no ``with``)."""
+    stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+    stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    sys.stdin = sys.__stdin__ = stdin  # type: ignore[misc]  # Final in typeshed, replaced on purpose
+    sys.stdout = sys.__stdout__ = stdout  # type: ignore[misc]  # Final in typeshed, replaced on purpose
+    sys.stderr = sys.__stderr__ = stderr  # type: ignore[misc]  # Final in typeshed, replaced on purpose
 
 
-def _run(channel, mode):
+def _run(channel: socket.socket, mode: str) -> None:
     """A launcher: warm up, say ready, run the program when the agent says go."""
     os.set_inheritable(channel.fileno(), False)
     _finish_warm_up(mode)
@@ -265,14 +294,14 @@ def _run(channel, mode):
     runpy.run_path(entry, run_name="__main__")
 
 
-def main():
+def main() -> None:
     if sys.argv[1] != "--zygote":
         raise SystemExit("usage: launcher.py --zygote CONTROL_FD MODE")
     control = socket.socket(fileno=int(sys.argv[2]))
     mode = sys.argv[3]
     _import_for(mode)
     control.sendall(json.dumps({"zygote": os.getpid()}).encode())
-    channel = _serve_spawns(control, mode)
+    channel = _serve_spawns(control)
     _run(channel, mode)
 
 

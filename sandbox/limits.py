@@ -6,7 +6,8 @@ receives them in the CLAIM frame and enforces them inside the sandbox.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict
+import math
+from typing import Any, Dict, Union
 
 MiB = 1024 * 1024
 
@@ -31,10 +32,27 @@ class Limits:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_wire(cls, data: Dict[str, Any]) -> "Limits":
-        known = {f.name: f.type for f in dataclasses.fields(cls)}
-        values = {}
-        for name, value in data.items():
-            if name in known and isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-                values[name] = value
+    def from_wire(cls, data: Dict[str, Any]) -> Limits:
+        """The limits of a CLAIM; a field without a usable value keeps its default."""
+        values: Dict[str, Any] = {}   # int or float, as the field is: no one static type
+        for field in dataclasses.fields(cls):
+            value = _positive(data.get(field.name), integral=isinstance(field.default, int))
+            if value is not None:
+                values[field.name] = value
         return cls(**values)
+
+
+def _positive(value: object, integral: bool) -> Union[int, float, None]:
+    """``value`` as a positive finite number of the field's type, or None.
+
+    JSON has one number type, so an int limit may come as a float; the launcher's setrlimit
+    takes ints only (a float raised TypeError there), so it is rounded down."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        number = int(value) if integral else float(value)
+    except OverflowError:  # an int beyond what a float holds
+        return None
+    return number if number > 0 else None

@@ -1,11 +1,10 @@
 """What a run can be, and how big its terminal may be: one list for the host and the agent.
 
 Stdlib only and free of I/O, since the agent inside the sandbox (Python 3.10) imports it
-as well as the control service.
+as well as the control service; free of imports too, since the zygote imports it on its
+way up (sandbox/launcher.py).
 """
 from __future__ import annotations
-
-from typing import Any
 
 MODES = ("python", "pygame", "turtle")
 DISPLAY_MODES = ("pygame", "turtle")
@@ -20,7 +19,7 @@ def has_display(mode: str) -> bool:
     return mode in DISPLAY_MODES
 
 
-def clamp(value: Any, high: int, default: int) -> int:
+def clamp(value: object, high: int, default: int) -> int:
     """A terminal dimension from untrusted JSON: an int in 1..high, else ``default``."""
     if isinstance(value, bool) or not isinstance(value, int):
         return default

@@ -26,8 +26,10 @@ class _DeferredGreetingFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader
     prints the greeting then, unless the program hid it the usual way."""
 
     def __init__(self, module: types.ModuleType, greeting: str) -> None:
+        if module.__spec__ is None:  # an imported package always has one
+            raise ImportError(f"{module.__name__} has no spec to hand out again")
         self.module, self.greeting = module, greeting
-        self.original_spec = module.__spec__
+        self.original_spec: importlib.machinery.ModuleSpec = module.__spec__
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Optional[importlib.machinery.ModuleSpec]:
         if name != self.module.__name__:

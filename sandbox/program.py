@@ -15,6 +15,7 @@ import termios
 from typing import Dict
 
 from sandbox.limits import Limits
+from sandbox.modes import DEFAULT_COLS, DEFAULT_ROWS
 from sandbox.reset import student_pids
 from sandbox.zygote import Zygote
 
@@ -58,7 +59,7 @@ class Program:
 
     @classmethod
     async def spawn(cls, zygote: Zygote, workspace: str, env: Dict[str, str], uid: int,
-                    isolate_ipc: bool, rows: int = 24, cols: int = 80) -> "Program":
+                    isolate_ipc: bool, rows: int = DEFAULT_ROWS, cols: int = DEFAULT_COLS) -> "Program":
         """A launcher forked by the zygote: the PTY's slave end is its terminal."""
         master_fd, slave_fd = os.openpty()
         agent_end, launcher_end = socket.socketpair()

@@ -26,6 +26,7 @@ def decode_files(files: List[Dict[str, Any]], max_bytes: int, max_files: int, ma
         problem = path_problem(path, max_path)
         if problem:
             raise WorkspaceError(problem)
+        assert isinstance(path, str)  # path_problem refuses anything else; this tells the type checker
         data = base64.b64decode(item.get("data", ""), validate=True)
         total += len(data)
         if total > max_bytes:

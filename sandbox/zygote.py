@@ -40,13 +40,13 @@ class Zygote:
         self.pid = pid
         self._control = control
         self._on_exit = on_exit
-        self._started: "asyncio.Future[int]" = asyncio.get_running_loop().create_future()
-        self._spawns: Deque["asyncio.Future[int]"] = collections.deque()
+        self._started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._spawns: Deque[asyncio.Future[int]] = collections.deque()
         self.gone = False
         asyncio.get_running_loop().add_reader(control.fileno(), self._on_readable)
 
     @classmethod
-    async def adopt(cls, early: Optional[EarlyZygote], mode: str, on_exit: OnExit) -> "Zygote":
+    async def adopt(cls, early: Optional[EarlyZygote], mode: str, on_exit: OnExit) -> Zygote:
         """The zygote sandbox/__main__.py launched (or one launched now), once its imports are done."""
         early = early or launch_zygote(mode)
         early.control.setblocking(False)
@@ -116,6 +116,6 @@ def _parse(data: bytes) -> Optional[Dict[str, Any]]:
     return message if isinstance(message, dict) else None
 
 
-def _resolve(future: "asyncio.Future[int]", value: int) -> None:
+def _resolve(future: asyncio.Future[int], value: int) -> None:
     if not future.done():
         future.set_result(value)

@@ -1,15 +1,37 @@
 #!/usr/bin/env bash
-# Runs the whole suite: the Python tests, then the IDE's tests when web/web.mk has them.
-# Both always run; the result fails if either does (pytest's "no tests collected" included).
+# Runs the whole suite: lint (ruff and mypy), the Python tests, then the IDE's tests when
+# web/web.mk has them.  Every part always runs; the result fails if any does (pytest's "no
+# tests collected" included), and the last lines name the parts that failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 status=0
-.venv/bin/python -m pytest tests -q -ra "$@" || status=$?
+failed=()
+
+# A CI log is long: a banner per part, so a failure can be traced to the part it came from.
+part() {
+    local name="$1"
+    shift
+    printf '\n===== %s =====\n' "$name"
+    local code=0
+    "$@" || code=$?
+    if [ "$code" -ne 0 ]; then
+        failed+=("$name")
+        status=$((status ? status : code))
+    fi
+}
+
+part "lint (ruff, mypy)" make --no-print-directory lint
+part "python tests (pytest)" .venv/bin/python -m pytest tests -q -ra "$@"
 
 if grep -qE '^web-test[[:space:]]*:' web/web.mk 2>/dev/null; then
-    make --no-print-directory web-test || status=$((status ? status : 1))
+    part "IDE tests (web-test)" make --no-print-directory web-test
 fi
 
+if [ "$status" -ne 0 ]; then
+    printf '\n===== FAILED:'
+    printf ' [%s]' "${failed[@]}"
+    printf ' =====\n'
+fi
 exit "$status"
