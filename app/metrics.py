@@ -5,13 +5,15 @@ from typing import Any, Dict, Iterable
 
 from sandbox.modes import MODES
 
+# sandbox_*: the session leases' counters (proxy/lease.py); sandboxes_live is a gauge.
+COUNTER_PREFIXES = ("acquired_", "sandboxes_created", "sandboxes_failed", "sandbox_")
+
 
 def render_metrics(stats: Dict[str, float], runs: Iterable[Any]) -> str:
     lines = []
     for name, value in sorted(stats.items()):
         metric = f"pyplay_{name}"
-        # sandbox_*: the session leases' counters (proxy/lease.py); sandboxes_live is a gauge.
-        kind = "counter" if name.startswith(("acquired_", "sandboxes_created", "sandboxes_failed", "sandbox_")) else "gauge"
+        kind = "counter" if name.startswith(COUNTER_PREFIXES) else "gauge"
         lines += [f"# TYPE {metric} {kind}", f"{metric} {float(value)}"]
     by_mode: Dict[str, int] = {}
     for run in runs:

@@ -81,7 +81,7 @@ class Config:
         return os.path.join(self.state_dir, "runsc")
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> "Config":
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> Config:
         environ = os.environ if environ is None else environ
         values = values_from_env(cls, environ, lambda name: PREFIX + name.upper(), skip=("limits", "pool_sizes"))
         values["limits"] = _limits_from_env(environ)

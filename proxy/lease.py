@@ -35,12 +35,12 @@ class SessionSandbox:
         self._sandbox: Optional[Sandbox] = None
         self._taken_at = 0.0
         self._runs = 0
-        self._resetting: Optional["asyncio.Task[bool]"] = None
+        self._resetting: Optional[asyncio.Task[bool]] = None
         self._in_use = False
         self._lock = asyncio.Lock()
         self._closed = False
         self._idle_timer: Optional[asyncio.TimerHandle] = None
-        self._releases: Set["asyncio.Task[None]"] = set()
+        self._releases: Set[asyncio.Task[None]] = set()
 
     @property
     def runs(self) -> int:

@@ -12,8 +12,8 @@ import dataclasses
 import json
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
-from sandbox.limits import Limits
 from proxy.errors import ERROR_CODES, ProtocolError
+from sandbox.limits import Limits
 from sandbox.modes import AUTO, DEFAULT_COLS, DEFAULT_ROWS, MAX_COLS, MAX_ROWS
 from sandbox.modes import MODES as RUN_MODES
 from sandbox.paths import path_problem
@@ -148,7 +148,8 @@ def _parse_term(term: Any) -> Tuple[int, int]:
         return DEFAULT_COLS, DEFAULT_ROWS
     if not isinstance(term, dict):
         raise ProtocolError("bad_request", "\"term\" must be an object {cols, rows}.")
-    return _size(term.get("cols", DEFAULT_COLS), "cols", MAX_COLS), _size(term.get("rows", DEFAULT_ROWS), "rows", MAX_ROWS)
+    return (_size(term.get("cols", DEFAULT_COLS), "cols", MAX_COLS),
+            _size(term.get("rows", DEFAULT_ROWS), "rows", MAX_ROWS))
 
 
 def _size(value: Any, name: str, high: int) -> int:
@@ -188,8 +189,9 @@ def _parse_prepare(message: Dict[str, Any], limits: Limits) -> PrepareRequest:
     return PrepareRequest("python" if mode == AUTO else mode)
 
 
-_PARSERS: Dict[str, Callable[[Dict[str, Any], Limits], Request]] = {"run": _parse_run, "stdin": _parse_stdin, "resize": _parse_resize,
-            "stop": _parse_stop, "resume": _parse_resume, "prepare": _parse_prepare}
+_PARSERS: Dict[str, Callable[[Dict[str, Any], Limits], Request]] = {
+    "run": _parse_run, "stdin": _parse_stdin, "resize": _parse_resize,
+    "stop": _parse_stop, "resume": _parse_resume, "prepare": _parse_prepare}
 
 
 # -- server -> client -------------------------------------------------------------------------

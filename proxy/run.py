@@ -62,7 +62,7 @@ class Run:
         self._client: Optional[Attachment] = None
         self._relaying = asyncio.Event()     # a live client is attached, or nobody will come
         self._detach_timer: Optional[asyncio.TimerHandle] = None
-        self._pump: Optional["asyncio.Task[None]"] = None
+        self._pump: Optional[asyncio.Task[None]] = None
 
     # -- start --------------------------------------------------------------------------------
     async def start(self, request: protocol.RunRequest) -> None:
