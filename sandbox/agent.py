@@ -26,13 +26,13 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from sandbox import confine, modes, reset, wire
 from sandbox.desktop import Desktop, serve_rfb_over_tcp
-from sandbox.display import DisplayError
 from sandbox.early import EarlyZygote
+from sandbox.errors import DisplayError, WorkspaceError
 from sandbox.launcher import reap_exited
 from sandbox.limits import Limits
 from sandbox.program import Program, describe_status, program_env
 from sandbox.ratelimit import TokenBucket
-from sandbox.workspace import WorkspaceError, decode_files, write_files
+from sandbox.workspace import decode_files, write_files
 from sandbox.zygote import Zygote
 
 READ_CHUNK = 16 * 1024

@@ -30,24 +30,14 @@ import threading
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from sandbox.errors import XlibFailed, XvncFailed
+
 X11_SOCKET_DIR = "/tmp/.X11-unix"
 XVNC_NAMES = ("Xtigervnc", "Xvnc")   # /usr/bin/Xvnc is an /etc/alternatives link
 DPI = 96                             # Tk scales fonts by the screen's millimetre size
 MIN_SIZE = (32, 32)                  # RandR minimum of Xvnc
 DEFAULT_MAX_SIZE = (1920, 1080)
 PR_SET_PDEATHSIG = 1
-
-
-class DisplayError(Exception):
-    """Base of every display failure."""
-
-
-class XvncFailed(DisplayError):
-    """Xvnc is missing, exited, or did not become ready in time."""
-
-
-class XlibFailed(DisplayError):
-    """libX11/libXrandr is missing, or the X server refused a request."""
 
 
 # --- Xvnc -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The agent wire protocol: framing written once, without I/O.
 
 Both ends use it: the agent inside the sandbox (Python 3.10, stdlib only) and the
-host side that claims it (scheduler/agent_link.py).  The same bytes travel over a
+host side that claims it (scheduler/agent_client.py).  The same bytes travel over a
 unix socket locally and over TCP under Nomad, so one protocol serves both.
 
 A frame is ``kind`` (1 byte) + ``length`` (4 bytes, big endian) + ``payload``.
@@ -13,6 +13,8 @@ import enum
 import json
 import struct
 from typing import Any, List, NamedTuple
+
+from sandbox.errors import WireError
 
 VERSION = 1
 HEADER = struct.Struct(">BI")
@@ -32,10 +34,6 @@ class Kind(enum.IntEnum):
     STDIN = 17     # bytes for the PTY
     RESIZE = 18    # json: {"cols", "rows"}
     STOP = 19      # json: {}
-
-
-class WireError(Exception):
-    """The peer broke the framing; the connection cannot be trusted any more."""
 
 
 class Frame(NamedTuple):

@@ -7,11 +7,8 @@ import base64
 import os
 from typing import Any, Dict, List
 
+from sandbox.errors import WorkspaceError
 from sandbox.paths import path_problem
-
-
-class WorkspaceError(Exception):
-    """A file of the claim cannot be written; the message is shown to the student."""
 
 
 def decode_files(files: List[Dict[str, Any]], max_bytes: int, max_files: int, max_path: int) -> Dict[str, bytes]:

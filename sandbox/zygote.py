@@ -23,16 +23,13 @@ import socket
 from typing import Any, Callable, Deque, Dict, List, Optional
 
 from sandbox.early import EarlyZygote, launch_zygote
+from sandbox.errors import ZygoteGone
 
 MESSAGE_BYTES = 4096
 START_SECONDS = 60.0   # pygame's import on a busy 2-core machine
 SPAWN_SECONDS = 10.0
 
 OnExit = Callable[[int, int], None]
-
-
-class ZygoteGone(OSError):
-    """The zygote exited or broke its protocol: no more launchers from this sandbox."""
 
 
 class Zygote:
