@@ -18,10 +18,10 @@ from typing import Awaitable, Callable, Dict, List, Tuple
 from bench.bench_first_output import python310
 from bench.native_display import native_xvnc
 from bench.stats import percentile, table
-from tests.client import connect, next_json
-from tests.rfb import RFBClient
-from tests.service import Service
-from tests.websocket_relay import websocket_relay
+from testkit.client import connect, next_json
+from testkit.rfb import RFBClient
+from testkit.service import Service
+from testkit.websocket_relay import websocket_relay
 
 SPRITES = """
 import pygame, random

@@ -16,9 +16,9 @@ from typing import List
 from bench.bench_first_output import python310
 from bench.native_display import native_xvnc
 from bench.stats import summary_row, table
-from tests.client import connect, next_json
-from tests.rfb import RFBClient
-from tests.service import Service
+from testkit.client import connect, next_json
+from testkit.rfb import RFBClient
+from testkit.service import Service
 
 COLOUR = (30, 144, 255)
 PROGRAM = ("import pygame, time\npygame.init()\nscreen = pygame.display.set_mode((320, 240))\n"

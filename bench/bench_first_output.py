@@ -16,8 +16,8 @@ import time
 from typing import List
 
 from bench.stats import summary_row, table
-from tests.client import connect, run_program
-from tests.service import Service
+from testkit.client import connect, run_program
+from testkit.service import Service
 
 PROGRAM = 'print("hi")'
 

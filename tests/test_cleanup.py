@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from tests.client import connect, next_json, run_program
-from tests.service import Service
+from testkit.client import connect, next_json, run_program
+from testkit.service import Service
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.client import connect, next_json
-from tests.rfb import RFBClient
+from testkit.client import connect, next_json
+from testkit.rfb import RFBClient
 
 KEY_A, KEY_SPACE = 0x61, 0x20
 

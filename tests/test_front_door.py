@@ -9,8 +9,8 @@ import pytest
 
 from proxy.tokens import TokenError, issue_token, verify_token
 from scheduler.service import disable_nagle
-from tests.client import connect, next_json, run_program
-from tests.service import Service
+from testkit.client import connect, next_json, run_program
+from testkit.service import Service
 
 SECRET = "test-secret-not-for-production"
 

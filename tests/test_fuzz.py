@@ -9,7 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from proxy.protocol import ERROR_CODES, ProtocolError, parse_client_message
 from sandbox.limits import Limits
-from tests.client import connect, run_program
+from testkit.client import connect, run_program
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
                     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),

@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.client import connect, next_json, run_program
-from tests.service import REPO
+from testkit.client import connect, next_json, run_program
+from testkit.service import REPO
 
 
 async def test_cannot_see_the_repo_root_home_or_host_environment(ws, service, monkeypatch):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.client import run_program
+from testkit.client import run_program
 
 LIMIT_CASES = {
     "wall": ("import time\nwhile True:\n    print('.', end='', flush=True)\n    time.sleep(0.2)",

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from proxy.protocol import ERROR_CODES
-from tests.client import connect, next_json, run_program
+from testkit.client import connect, next_json, run_program
 
 BAD_MESSAGES = {
     "malformed json": ("{not json", "bad_request"),

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.service import REPO
+from testkit.service import REPO
 from tests.test_display import start
 
 SANDBOX = os.path.join(REPO, "build", "sandbox")

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from tests.client import connect, next_json, run_program
+from testkit.client import connect, next_json, run_program
+from testkit.service import Service
 from tests.hostile.leak_checks import LEAK_CHECKS
-from tests.service import Service
 
 
 def counter(service, name: str) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.client import connect, next_json
-from tests.rfb import RFBClient
+from testkit.client import connect, next_json
+from testkit.rfb import RFBClient
 from tests.test_display import KEY_SPACE, PYGAME_FILL, start
 
 COUNTER = "import time\nfor i in range(60):\n    print(f'line {i:02d}', flush=True)\n    time.sleep(0.03)\nprint('done')"

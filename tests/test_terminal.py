@@ -5,7 +5,7 @@ import asyncio
 import json
 import re
 
-from tests.client import next_json, run_program
+from testkit.client import next_json, run_program
 
 
 async def test_hello_world(ws):

@@ -11,7 +11,7 @@ from typing import AsyncIterator, Iterator
 import pytest
 
 from sandbox import display
-from tests.rfb import RFBClient
+from testkit.rfb import RFBClient
 
 
 def require_binary(name: str, package: str) -> str:

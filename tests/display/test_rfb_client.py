@@ -1,4 +1,4 @@
-"""The test RFB client (tests/rfb.py) against a real Xvnc on this machine."""
+"""The test RFB client (testkit/rfb.py) against a real Xvnc on this machine."""
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from sandbox import display
-from tests.rfb import COPY_RECT, KEY_LEFT, RAW, RFBClient, RFBError
-from tests.websocket_relay import websocket_relay
+from testkit.rfb import COPY_RECT, KEY_LEFT, RAW, RFBClient, RFBError
+from testkit.websocket_relay import websocket_relay
 
 # A Tk window at the origin showing four coloured blocks, printing its events as JSON.
 BLOCKS_TK = r"""

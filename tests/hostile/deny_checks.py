@@ -3,8 +3,8 @@ sandbox lets it through.  They run against the real service (they must pass) and
 service with isolation switched off (they must fail: the sabotage check)."""
 from __future__ import annotations
 
-from tests.client import run_program
-from tests.service import REPO
+from testkit.client import run_program
+from testkit.service import REPO
 
 
 async def host_files(ws, service) -> None:

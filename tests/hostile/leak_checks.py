@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable, Dict
 
-from tests.client import run_program
+from testkit.client import run_program
 
 MARK = "pyplay-leak"
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.client import connect, next_json, run_program
+from testkit.client import connect, next_json, run_program
 from tests.hostile.deny_checks import DENY_CHECKS, SANDBOX_OWN
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.client import connect
+from testkit.client import connect
+from testkit.service import Service
 from tests.hostile.deny_checks import DENY_CHECKS
 from tests.hostile.leak_checks import LEAK_CHECKS
-from tests.service import Service
 
 # What each check must have seen when it fails for the right reason (not a crash).
 EVIDENCE = {"files": r"SEEN \['", "environment": r"SECRETS \['", "network": r"REACHED \['",
