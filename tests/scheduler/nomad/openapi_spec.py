@@ -29,7 +29,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+REPO = pathlib.Path(__file__).resolve().parents[3]
 SPEC_PATH = REPO.parent / "shared" / "nomad" / "openapi.yaml"
 SPEC_URI = "urn:nomad-openapi"
 BASE_PATH = "/v1"

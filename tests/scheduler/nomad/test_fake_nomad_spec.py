@@ -10,8 +10,8 @@ import nomad.api.exceptions as nomad_errors
 import pytest
 
 from scheduler.nomad_client import NomadAPI
-from tests.nomad.fake_http import Reply
-from tests.nomad.openapi_spec import SpecViolation
+from tests.scheduler.nomad.fake_http import Reply
+from tests.scheduler.nomad.openapi_spec import SpecViolation
 
 
 def _client(cluster) -> nomad.Nomad:

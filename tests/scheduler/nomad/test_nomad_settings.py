@@ -67,7 +67,7 @@ def test_consul_addresses_as_the_consul_cli_reads_them():
 
 
 def test_consul_client_reads_health_from_the_fake(cluster):
-    from tests.nomad.fake_consul import Registration
+    from tests.scheduler.nomad.fake_consul import Registration
 
     cluster.consul.register(Registration("svc-1", "pyplay-sandbox", "127.0.0.1", 4000,
                                          ("pyplay", "alloc:a1"), {"vnc_port": "4001"}, "passing"))

@@ -13,7 +13,7 @@ import threading
 import urllib.parse
 from typing import Any, Dict, List, Mapping, Tuple
 
-from tests.nomad.fake_http import FakeHTTPServer, Reply
+from tests.scheduler.nomad.fake_http import FakeHTTPServer, Reply
 
 SERVICE_PATH = "/v1/health/service/"
 ALLOWED_QUERY = frozenset({"tag", "passing", "dc"})

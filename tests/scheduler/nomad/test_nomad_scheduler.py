@@ -9,8 +9,8 @@ import pytest
 
 from sandbox import wire
 from scheduler.base import Busy, Unavailable
-from tests.nomad.fake_nomad import FAIL, HOLD, SILENT, UNHEALTHY, UNPLACED
-from tests.nomad.helpers import Session, claim_and_run, eventually
+from tests.scheduler.nomad.fake_nomad import FAIL, HOLD, SILENT, UNHEALTHY, UNPLACED
+from tests.scheduler.nomad.helpers import Session, claim_and_run, eventually
 
 PYTHON_ONLY_POOL = (("python", 2), ("pygame", 0), ("turtle", 0))
 

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from tests.nomad.hcl_files import TERRAFORM, blocks, load, loads, render
+from tests.scheduler.nomad.hcl_files import TERRAFORM, blocks, load, loads, render
 
 MODULE = TERRAFORM / "modules" / "pyplay"
 EXAMPLE = TERRAFORM / "examples" / "aws"

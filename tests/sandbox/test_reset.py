@@ -1,6 +1,6 @@
 """Session sandboxes: a session keeps its sandbox across runs, reset in place between them.
 
-The leak checks (tests/hostile/leak_checks.py) prove the reset; these prove the lifecycle:
+The leak checks (tests/sandbox/hostile/leak_checks.py) prove the reset; these prove the lifecycle:
 reuse, prepare, replacement, the per-run option and the admission line.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from testkit.client import connect, next_json, run_program
 from testkit.service import Service
-from tests.hostile.leak_checks import LEAK_CHECKS
+from tests.sandbox.hostile.leak_checks import LEAK_CHECKS
 
 
 def counter(service, name: str) -> float:

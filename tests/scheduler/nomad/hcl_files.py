@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import hcl2
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+REPO = pathlib.Path(__file__).resolve().parents[3]
 JOBSPECS = REPO / "jobspecs"
 TERRAFORM = REPO / "terraform"
 SANDBOX_JOBSPEC = JOBSPECS / "sandbox.nomad.hcl"

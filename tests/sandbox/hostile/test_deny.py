@@ -7,7 +7,7 @@ import json
 import pytest
 
 from testkit.client import connect, next_json, run_program
-from tests.hostile.deny_checks import DENY_CHECKS, SANDBOX_OWN
+from tests.sandbox.hostile.deny_checks import DENY_CHECKS, SANDBOX_OWN
 
 
 @pytest.mark.parametrize("name", sorted(DENY_CHECKS))

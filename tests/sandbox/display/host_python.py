@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pathlib
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+REPO = pathlib.Path(__file__).resolve().parents[3]
 SANDBOX = REPO / "build" / "sandbox"
 
 

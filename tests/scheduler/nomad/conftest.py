@@ -14,8 +14,8 @@ import pytest
 
 from scheduler.config import Config
 from scheduler.nomad import NomadScheduler
-from tests.nomad.fake_cluster import FakeCluster
-from tests.nomad.openapi_spec import SPEC_PATH, NomadSpec
+from tests.scheduler.nomad.fake_cluster import FakeCluster
+from tests.scheduler.nomad.openapi_spec import SPEC_PATH, NomadSpec
 
 OUR_THREADS = ("fake-", "pyplay-nomad")
 

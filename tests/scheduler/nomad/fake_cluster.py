@@ -12,11 +12,11 @@ import threading
 from typing import Any, Dict, List
 
 from scheduler.nomad import NomadSettings
-from tests.nomad.fake_consul import FakeConsul, Registration
-from tests.nomad.fake_nomad import SILENT, UNHEALTHY, FakeAllocation, FakeNomad, ParentJob
-from tests.nomad.fake_sandbox import FakeSandbox, FakeSandboxHost
-from tests.nomad.hcl_files import SandboxJobspec
-from tests.nomad.openapi_spec import NomadSpec
+from tests.scheduler.nomad.fake_consul import FakeConsul, Registration
+from tests.scheduler.nomad.fake_nomad import SILENT, UNHEALTHY, FakeAllocation, FakeNomad, ParentJob
+from tests.scheduler.nomad.fake_sandbox import FakeSandbox, FakeSandboxHost
+from tests.scheduler.nomad.hcl_files import SandboxJobspec
+from tests.scheduler.nomad.openapi_spec import NomadSpec
 
 
 def parent_job(jobspec: SandboxJobspec) -> ParentJob:

@@ -8,7 +8,7 @@ import pytest
 from sandbox.limits import Limits
 from scheduler import bundle
 from scheduler.nomad import ALLOC_TAG, NomadSettings
-from tests.nomad.hcl_files import (JOBSPECS, SANDBOX_JOBSPEC, blocks, heredoc_body, load, loads, only,
+from tests.scheduler.nomad.hcl_files import (JOBSPECS, SANDBOX_JOBSPEC, blocks, heredoc_body, load, loads, only,
                                    render, variable_defaults)
 
 MiB = 1024 * 1024

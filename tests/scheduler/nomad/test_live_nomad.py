@@ -3,7 +3,7 @@
 Nomad cannot be installed on the development and CI machines, so these tests skip there
 (saying so).  On an operator's machine with nomad installed:
 
-    .venv/bin/python -m pytest tests/nomad/test_live_nomad.py -v
+    .venv/bin/python -m pytest tests/scheduler/nomad/test_live_nomad.py -v
 
 The dev agent has no "sandbox" node class and Docker may be absent, so nothing is ever
 placed: these tests check the real API contract (registering the jobspecs, dispatch with
@@ -26,7 +26,7 @@ from scheduler.base import Unavailable
 from scheduler.config import Config
 from scheduler.nomad import NomadScheduler, NomadSettings
 from scheduler.nomad_client import NomadAPI
-from tests.nomad.hcl_files import JOBSPECS, REPO
+from tests.scheduler.nomad.hcl_files import JOBSPECS, REPO
 
 NOMAD = shutil.which("nomad")
 needs_nomad = pytest.mark.skipif(NOMAD is None, reason="needs a `nomad` binary on PATH (not installable here)")

@@ -14,7 +14,7 @@ from typing import List, Tuple
 import pytest
 
 from scheduler.config import Config
-from tests.nomad.hcl_files import REPO
+from tests.scheduler.nomad.hcl_files import REPO
 
 DOCKERFILE = REPO / "sandbox" / "Dockerfile"
 IGNORE = REPO / "sandbox" / "Dockerfile.dockerignore"

@@ -4,7 +4,7 @@ Each check plants something in a first run and looks for it in a second run on t
 socket (so on the same sandbox, reset in place between them).  Each raises AssertionError
 with ``LEAKED [...]`` when it finds what the first run left.  They run against the real
 service (they must pass) and against one whose agents skip the reset (they must fail:
-the sabotage check in tests/hostile/test_sabotage.py).
+the sabotage check in tests/sandbox/hostile/test_sabotage.py).
 """
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ import pytest
 
 from testkit.client import connect
 from testkit.service import Service
-from tests.hostile.deny_checks import DENY_CHECKS
-from tests.hostile.leak_checks import LEAK_CHECKS
+from tests.sandbox.hostile.deny_checks import DENY_CHECKS
+from tests.sandbox.hostile.leak_checks import LEAK_CHECKS
 
 # What each check must have seen when it fails for the right reason (not a crash).
 EVIDENCE = {"files": r"SEEN \['", "environment": r"SECRETS \['", "network": r"REACHED \['",

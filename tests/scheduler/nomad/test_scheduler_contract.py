@@ -31,8 +31,8 @@ from scheduler.base import Busy, Sandbox, Scheduler, SchedulerError
 from scheduler.config import MODES, Config
 from scheduler.local import LocalScheduler
 from scheduler.nomad import NomadScheduler
-from tests.nomad.conftest import config_for_tests
-from tests.nomad.helpers import Session, claim_and_run, eventually
+from tests.scheduler.nomad.conftest import config_for_tests
+from tests.scheduler.nomad.helpers import Session, claim_and_run, eventually
 
 NO_POOLS: Tuple[Tuple[str, int], ...] = tuple((mode, 0) for mode in MODES)
 # Past the output limit the agent cannot vouch for the sandbox (sandbox/agent.py); the fake

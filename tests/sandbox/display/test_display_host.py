@@ -12,7 +12,7 @@ import pytest
 from sandbox import display
 from sandbox.display import WindowBox, desktop_size_for, focus_target, misplaced_windows
 from testkit.rfb import RAW, RFBClient
-from tests.display.host_python import REPO, pygame_site, python310_prefix
+from tests.sandbox.display.host_python import REPO, pygame_site, python310_prefix
 
 FILL_ONCE = """
 import os, sys, time, pygame

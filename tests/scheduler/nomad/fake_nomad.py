@@ -27,8 +27,8 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional
 
-from tests.nomad.fake_http import FakeHTTPServer, Reply
-from tests.nomad.openapi_spec import CheckedRequest, NomadSpec, SpecViolation
+from tests.scheduler.nomad.fake_http import FakeHTTPServer, Reply
+from tests.scheduler.nomad.openapi_spec import CheckedRequest, NomadSpec, SpecViolation
 
 RUN, FAIL, HOLD, UNHEALTHY, SILENT, UNPLACED = "run", "fail", "hold", "unhealthy", "silent", "unplaced"
 OUTCOMES = frozenset({RUN, FAIL, HOLD, UNHEALTHY, SILENT, UNPLACED})
