@@ -10,7 +10,7 @@ import os
 import pytest
 
 from testkit.service import REPO
-from tests.e2e.test_display import start
+from tests.e2e.display_run import start
 
 SANDBOX = os.path.join(REPO, "build", "sandbox")
 TURTLEDEMO = os.path.join(SANDBOX, "python", "lib", "python3.10", "turtledemo")

@@ -5,8 +5,8 @@ import asyncio
 import json
 
 from testkit.client import connect, next_json
-from testkit.rfb import RFBClient
-from tests.e2e.test_display import KEY_SPACE, PYGAME_FILL, start
+from testkit.rfb import KEY_SPACE, RFBClient
+from tests.e2e.display_run import PYGAME_FILL, start
 
 COUNTER = "import time\nfor i in range(60):\n    print(f'line {i:02d}', flush=True)\n    time.sleep(0.03)\nprint('done')"
 EXPECTED = "".join(f"line {i:02d}\r\n" for i in range(60)) + "done\r\n"

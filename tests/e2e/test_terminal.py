@@ -141,11 +141,3 @@ async def test_run_while_running_stops_the_old_run_first(ws):
     assert old_exit == {**old_exit, "type": "exit", "run": first["run"], "reason": "stopped"}
     assert second["type"] == "started" and second["run"] != first["run"]
     assert (await next_json(ws))["type"] == "exit"
-
-
-async def test_health_ready_metrics_and_runs_api(service):
-    assert service.get_json("/healthz") == {"status": "ok"}
-    assert service.get_json("/readyz")["status"] == "ready"
-    metrics = service.metrics()
-    assert "pyplay_sandboxes_live" in metrics and "pyplay_pool_ready_python" in metrics
-    assert isinstance(service.get_json("/v1/runs")["runs"], list)
