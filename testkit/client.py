@@ -46,11 +46,15 @@ async def next_json(ws, timeout: float = 10.0, statuses: bool = False) -> Dict[s
                 return event
 
 
+Reply = Union[str, Dict[str, Any]]
+
+
 async def run_program(ws, program: Files, mode: str = "python", term: Tuple[int, int] = (80, 24),
-                      replies: Sequence[Tuple[bytes, str]] = (), actions: Sequence[Tuple[float, Dict]] = (),
+                      replies: Sequence[Tuple[bytes, Union[Reply, Sequence[Reply]]]] = (),
                       timeout: float = 30.0, entry: str = "main.py") -> RunResult:
-    """Send `run`; answer each prompt in ``replies`` (when output contains it) with stdin;
-    send each message of ``actions`` that many seconds after `started`."""
+    """Send `run` and collect the output up to `exit`.  ``replies`` is what a student does
+    on seeing some output: in order, once the output contains each ``bytes`` marker, send its
+    answer: a str as stdin, a dict as a message (`resize`, `stop`...), or a list of those."""
     began = time.monotonic()
     await ws.send(json.dumps({"type": "run", "mode": mode, "entry": entry, "files": files_of(program),
                               "term": {"cols": term[0], "rows": term[1]}}))
@@ -61,27 +65,42 @@ async def run_program(ws, program: Files, mode: str = "python", term: Tuple[int,
     if started.get("type") != "started":
         raise AssertionError(f"expected started, got {started}")
     pending = list(replies)
-    tasks = [asyncio.ensure_future(_later(ws, delay, message)) for delay, message in actions]
     output = bytearray()
     first = None
     deadline = time.monotonic() + timeout
-    try:
-        while True:
-            message = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
-            if isinstance(message, bytes):
-                first = first if first is not None else time.monotonic() - began
-                output += message
-                while pending and pending[0][0] in output:
-                    await ws.send(json.dumps({"type": "stdin", "data": pending.pop(0)[1]}))
-                continue
-            event = json.loads(message)
-            if event.get("type") == "exit":
-                return RunResult(started, bytes(output), event, first, time.monotonic() - began, statuses)
-    finally:
-        for task in tasks:
-            task.cancel()
+    while True:
+        message = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+        if isinstance(message, bytes):
+            first = first if first is not None else time.monotonic() - began
+            output += message
+            while pending and pending[0][0] in output:
+                await _send_replies(ws, pending.pop(0)[1])
+            continue
+        event = json.loads(message)
+        if event.get("type") == "exit":
+            return RunResult(started, bytes(output), event, first, time.monotonic() - began, statuses)
 
 
-async def _later(ws, delay: float, message: Dict) -> None:
-    await asyncio.sleep(delay)
-    await ws.send(json.dumps(message))
+async def _send_replies(ws, answer: Union[Reply, Sequence[Reply]]) -> None:
+    for reply in [answer] if isinstance(answer, (str, dict)) else answer:
+        await ws.send(json.dumps({"type": "stdin", "data": reply} if isinstance(reply, str) else reply))
+
+
+async def read_until(ws, marker: bytes, timeout: float = 10.0) -> bytes:
+    """Terminal output of the running program up to and including ``marker`` (status messages
+    are skipped); fails if the run exits first or the marker is not seen within ``timeout``."""
+    output = bytearray()
+    deadline = time.monotonic() + timeout
+    while marker not in output:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no {marker!r} within {timeout:g} s: {bytes(output)[-500:]!r}")
+        try:
+            message = await asyncio.wait_for(ws.recv(), remaining)
+        except asyncio.TimeoutError:
+            continue
+        if isinstance(message, bytes):
+            output += message
+        elif json.loads(message).get("type") in ("exit", "error"):
+            raise AssertionError(f"{message} before {marker!r}, after {bytes(output)[-500:]!r}")
+    return bytes(output)

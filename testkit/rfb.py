@@ -330,6 +330,25 @@ class RFBClient:
                     pass
         return loop.time() - start
 
+    async def stays(self, predicate: Predicate, seconds: float, what: str = "") -> None:
+        """Check that ``predicate(self)`` holds now and after every update for ``seconds``:
+        an observation window ("nothing changes it"), not a wait for something to happen."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        async with self._changed:
+            while True:
+                if self._failure is not None:
+                    raise RFBError(f"RFB reader stopped: {self._failure!r}") from self._failure
+                if not self._in_update and not predicate(self):
+                    raise RFBError(f"{what or predicate} stopped holding after {loop.time() - start:.2f} s")
+                remaining = start + seconds - loop.time()
+                if remaining <= 0:
+                    return
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except asyncio.TimeoutError:
+                    pass
+
     async def wait_for_updates(self, count: int, timeout: float) -> float:
         """Wait until ``count`` more framebuffer updates have arrived."""
         target = self.updates + count

@@ -9,11 +9,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from typing import Dict, List, Optional
 
 from scheduler.config import Config
+from testkit import runsc
+from testkit.waiting import WaitTimeout, until_sync
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,15 +51,17 @@ class Service:
                                         env={**os.environ, **self.env}, stdout=log, stderr=log,
                                         stdin=subprocess.DEVNULL)
         log.close()
-        deadline = time.monotonic() + wait_ready
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"service exited: {self.log()[-3000:]}")
-            if all(self.pool_ready(mode) for mode in ("python", "pygame", "turtle")):
-                return self
-            time.sleep(0.1)
-        self.stop()  # a service that never became ready must not outlive the test
-        raise RuntimeError(f"service not ready in {wait_ready}s: {self.log()[-3000:]}")
+        try:
+            until_sync(self._ready, wait_ready, "the service's warm pools to fill", interval=0.1)
+        except WaitTimeout:
+            self.stop()  # a service that never became ready must not outlive the test
+            raise RuntimeError(f"service not ready in {wait_ready}s: {self.log()[-3000:]}") from None
+        return self
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"service exited: {self.log()[-3000:]}")
+        return all(self.pool_ready(mode) for mode in ("python", "pygame", "turtle"))
 
     def get_json(self, path: str) -> Dict:
         with urllib.request.urlopen(self.http + path, timeout=5) as answer:
@@ -82,17 +85,12 @@ class Service:
             return False
 
     def runsc_ids(self) -> List[str]:
-        runsc = shutil.which("runsc") or "runsc"
-        output = subprocess.run([runsc, "--root", os.path.join(self.state_dir, "runsc"), "list", "-format=json"],
-                                capture_output=True, text=True).stdout
-        return [entry["id"] for entry in json.loads(output or "[]") or []]
+        """The sandboxes runsc still lists for this service."""
+        return runsc.runsc_ids(self.state_dir)
 
     def runsc_pid(self, sandbox_id: str) -> int:
         """The pid of the sandbox's gVisor kernel (runsc-sandbox), as `runsc list` reports it."""
-        runsc = shutil.which("runsc") or "runsc"
-        output = subprocess.run([runsc, "--root", os.path.join(self.state_dir, "runsc"), "list", "-format=json"],
-                                capture_output=True, text=True).stdout
-        return next(entry["pid"] for entry in json.loads(output or "[]") or [] if entry["id"] == sandbox_id)
+        return runsc.runsc_pid(self.state_dir, sandbox_id)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.process is None:

@@ -10,6 +10,7 @@ import pytest
 
 from testkit.client import connect, next_json, run_program
 from testkit.service import Service
+from testkit.waiting import until
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -44,11 +45,8 @@ async def test_client_disconnect_ends_the_run_after_the_grace_period(wait_for_st
         else:  # no pool: the service says it is booting a sandbox for the run
             assert (await next_json(ws, 60, statuses=True))["state"] == "starting"
         await ws.close()
-        for _ in range(300):
-            if not service.runsc_ids():
-                break
-            await asyncio.sleep(0.1)
-        assert service.runsc_ids() == []
+        await until(lambda: service.runsc_ids() == [], 30, lambda: f"the run's sandbox to go: {service.runsc_ids()}",
+                    interval=0.1)
     finally:
         service.stop()
         service.cleanup()
@@ -63,11 +61,8 @@ async def test_sandboxes_of_a_killed_service_are_gone_after_restart():
         assert len(before) == 2
         service.stop(signal.SIGKILL)
         service.start()
-        for _ in range(100):
-            if not before & set(service.runsc_ids()):
-                break
-            await asyncio.sleep(0.1)
-        assert not before & set(service.runsc_ids())
+        await until(lambda: not before & set(service.runsc_ids()), 10,
+                    lambda: f"the killed service's sandboxes to go: {before & set(service.runsc_ids())}", interval=0.1)
         assert sorted(os.listdir(os.path.join(service.state_dir, "sandboxes"))) == sorted(service.runsc_ids())
     finally:
         service.stop()

@@ -18,33 +18,46 @@ class DisplayRun:
         self.output = bytearray()
         self.events = []
         self.exit = asyncio.get_running_loop().create_future()
+        self._news = asyncio.Event()          # set whenever output or an event arrives
         self._task = asyncio.ensure_future(self._collect())
 
     async def _collect(self):
-        while True:
-            message = await self.ws.recv()
-            if isinstance(message, bytes):
-                self.output += message
-                continue
-            event = json.loads(message)
-            self.events.append(event)
-            if event["type"] == "exit":
-                self.exit.set_result(event)
-                # The tab closes: its session hands its sandbox back, as a closed IDE would;
-                # left open, every test's sandbox would live until the service stops.
-                await self.ws.close()
-                return
+        try:
+            while True:
+                message = await self.ws.recv()
+                if isinstance(message, bytes):
+                    self.output += message
+                    self._news.set()
+                    continue
+                event = json.loads(message)
+                self.events.append(event)
+                if event["type"] == "exit":
+                    self.exit.set_result(event)
+                    # The tab closes: its session hands its sandbox back, as a closed IDE would;
+                    # left open, every test's sandbox would live until the service stops.
+                    await self.ws.close()
+                    return
+        finally:
+            self._news.set()                  # a waiter sees the end, not a timeout
 
     async def rfb(self) -> RFBClient:
         return await RFBClient.open_websocket(f"ws://127.0.0.1:{self.service.port}{self.started['display']['url']}")
 
     async def wait_output(self, text: str, timeout: float = 20) -> None:
-        for _ in range(int(timeout * 20)):
-            if text.encode() in self.output:
+        """Wait until the program has printed ``text``; fail if it exits first or takes too long."""
+        async def printed() -> bool:
+            while text.encode() not in self.output:
+                if self._task.done():
+                    return False
+                self._news.clear()
+                await self._news.wait()
+            return True
+
+        try:
+            if await asyncio.wait_for(printed(), timeout):
                 return
-            if self.exit.done():
-                break
-            await asyncio.sleep(0.05)
+        except asyncio.TimeoutError:
+            pass
         raise AssertionError(f"no {text!r} in output: {bytes(self.output).decode(errors='replace')[-800:]}")
 
     def drop(self) -> None:

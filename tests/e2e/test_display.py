@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import websockets
 
 from testkit.rfb import KEY_SPACE, RFBClient
 from tests.e2e.display_run import PYGAME_FILL, start
@@ -30,8 +31,8 @@ async def test_pygame_sees_held_keys_keydown_names_and_mouse_clicks(display_serv
         await rfb.wait_for(lambda c: c.width == 320 and c.is_uniform((30, 144, 255)), 30, "blue")
         await rfb.key(KEY_SPACE, True)
         await rfb.wait_for(lambda c: c.is_uniform((255, 140, 0)), 10, "orange while space is held")
-        await asyncio.sleep(0.3)
-        assert rfb.is_uniform((255, 140, 0))  # still held: still orange
+        # An observation window: no key repeat or lost key state turns it blue while space is down.
+        await rfb.stays(lambda c: c.is_uniform((255, 140, 0)), 0.3, "orange while space is still held")
         await rfb.key(KEY_SPACE, False)
         await rfb.wait_for(lambda c: c.is_uniform((30, 144, 255)), 10, "blue again after release")
         await rfb.press(KEY_A)
@@ -96,14 +97,18 @@ async def test_turtle_square_onclick_and_onkey(display_service):
 
 
 async def test_turtle_textinput_takes_typed_text(display_service):
-    program = ("import turtle\nturtle.setup(300, 200)\nname = turtle.textinput('Name', 'Your name?')\n"
-               "print('NAME', name, flush=True)\n")
+    # The program says when a text field gets the keyboard focus: the dialog's entry, once the
+    # desktop has focused the dialog.  Keys typed before that would go nowhere.
+    program = ("import turtle\nturtle.setup(300, 200)\n"
+               "focused = lambda event: print('FOCUS', event.widget.winfo_class(), flush=True)\n"
+               "turtle.getcanvas().bind_all('<FocusIn>', focused)\n"
+               "name = turtle.textinput('Name', 'Your name?')\nprint('NAME', name, flush=True)\n")
     run = await start(display_service, program)
     rfb = await run.rfb()
     try:
         # The dialog (Tk's grey, #d9d9d9) is up and has the keyboard focus.
         await rfb.wait_for(lambda c: c.count_colour((217, 217, 217), 2) > 5000, 20, "the textinput dialog")
-        await asyncio.sleep(0.3)
+        await run.wait_output("FOCUS Entry")
         await rfb.type_text("Ada\n")
         await run.wait_output("NAME Ada")
     finally:
@@ -115,7 +120,15 @@ async def test_display_ticket_is_per_run(display_service):
     run = await start(display_service, PYGAME_FILL)
     url = run.started["display"]["url"]
     wrong = url.split("ticket=")[0] + "ticket=guess"
-    with pytest.raises(Exception):
-        client = await RFBClient.open_websocket(f"ws://127.0.0.1:{display_service.port}{wrong}")
+    # The upgrade is accepted, then the socket is closed with 4404 before a byte of RFB:
+    # the IDE's viewer hears "unknown run or expired ticket", not a network error.
+    async with websockets.connect(f"ws://127.0.0.1:{display_service.port}{wrong}", subprotocols=["binary"]) as socket:
+        with pytest.raises(websockets.exceptions.ConnectionClosedError) as refused:
+            await socket.recv()
+    assert (refused.value.rcvd.code, refused.value.rcvd.reason) == (4404, "unknown run or expired ticket")
+    client = await RFBClient.open_websocket(f"ws://127.0.0.1:{display_service.port}{url}")  # the right one works
+    try:
+        await client.wait_for(lambda c: c.is_uniform((30, 144, 255)), 30, "the run's blue window")
+    finally:
         await client.close()
-    await run.stop()
+    assert (await run.stop())["reason"] == "stopped"

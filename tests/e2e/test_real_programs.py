@@ -25,6 +25,8 @@ PYGAME_DEMOS = ["aliens", "chimp", "stars", "moveit", "liquid", "mask", "testspr
 # Games that end by themselves: in aliens a random bomb can kill the unattended player within 5 s.
 GAMES_THAT_CAN_END = {"aliens"}
 WATCH_SECONDS = 5.0
+# The screen is sampled this often: distinct samples show an animation, not the steps of a first drawing.
+SAMPLE_SECONDS = 0.25
 
 
 def _file(path: str, name: str) -> dict:
@@ -48,8 +50,10 @@ async def _watch(service, program: str, files=()) -> tuple:
     rfb = await run.rfb()
     frames = set()
     try:
-        for _ in range(int(WATCH_SECONDS / 0.25)):
-            await asyncio.sleep(0.25)
+        for _ in range(int(WATCH_SECONDS / SAMPLE_SECONDS)):
+            # An observation window, not synchronisation: look every SAMPLE_SECONDS, and stop
+            # looking as soon as the program ends.
+            await asyncio.wait([run.exit], timeout=SAMPLE_SECONDS)
             frames.add(hashlib.sha1(bytes(rfb.framebuffer)).hexdigest())
             if run.exit.done():
                 break

@@ -9,6 +9,7 @@ from typing import List
 from proxy.lease import COUNTERS, SessionSandbox
 from sandbox import wire
 from scheduler.config import Config
+from testkit.waiting import until
 
 
 class FakeLink:
@@ -73,5 +74,5 @@ async def test_a_reset_that_never_finishes_gives_a_new_sandbox():
     lease = lease_for(scheduler, reset_seconds=0.05)
     assert await runs_on(lease, 2) == ["s0", "s1"]
     assert lease.counters["sandbox_resets_failed"] == 1
-    await asyncio.sleep(0)
+    await until(lambda: scheduler.released, 5, "the sandbox whose reset never finished to be released")
     assert scheduler.released == [scheduler.made[0]]

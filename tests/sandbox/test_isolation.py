@@ -1,10 +1,9 @@
 """What a program must not see or reach from inside its sandbox."""
 from __future__ import annotations
 
-import asyncio
 import json
 
-from testkit.client import connect, next_json, run_program
+from testkit.client import connect, next_json, read_until, run_program
 from testkit.service import REPO
 
 
@@ -65,7 +64,7 @@ async def test_cannot_see_a_concurrent_runs_files(service):
             {"path": "main.py", "text": "open('/tmp/shared.txt','w').write('x')\nopen('mine.txt','w').write('x')\n"
                                         "print('written', flush=True)\nimport time\ntime.sleep(30)"}]}))
         assert (await next_json(writer))["type"] == "started"
-        await asyncio.sleep(0.5)
+        await read_until(writer, b"written")
         program = ("import os\nprint(os.listdir('/tmp'), os.listdir('/workspace'), "
                    "[p for p in os.listdir('/proc') if p.isdigit()])")
         result = await run_program(reader, program)

@@ -12,6 +12,7 @@ import pytest
 
 from testkit.client import connect, next_json, run_program
 from testkit.service import Service
+from testkit.waiting import until
 from tests.sandbox.hostile.leak_checks import LEAK_CHECKS
 
 
@@ -26,14 +27,6 @@ async def prepared(ws, mode: str = "python") -> dict:
         status = await next_json(ws, 60, statuses=True)
         if status.get("state") != "starting" and status.get("state") != "queued":
             return status
-
-
-async def until(condition, seconds: float = 30.0) -> None:
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the condition never held")
 
 
 def acquired(service) -> float:
@@ -97,7 +90,8 @@ async def test_an_idle_session_gives_its_sandbox_back(tight_service):
     try:
         before = counter(tight_service, "sandbox_idle_released")
         assert (await run_program(ws, "print('once')")).text.strip() == "once"
-        await until(lambda: counter(tight_service, "sandbox_idle_released") - before == 1, seconds=10)
+        await until(lambda: counter(tight_service, "sandbox_idle_released") - before == 1, 10,
+                    "the idle session's sandbox to be released", interval=0.1)
         assert (await run_program(ws, "print('again')")).text.strip() == "again"
     finally:
         await ws.close()
@@ -135,7 +129,8 @@ async def test_at_capacity_a_run_waits_in_line_and_is_told_so():
     try:
         assert (await prepared(holder))["state"] == "ready"
         run = asyncio.ensure_future(run_program(waiter, "print('my turn')", timeout=60))
-        await until(lambda: service.metrics().get("pyplay_admission_waiting") == 1)
+        await until(lambda: service.metrics().get("pyplay_admission_waiting") == 1, 30, "the run to wait in line",
+                    interval=0.1)
         await third.send(json.dumps({"type": "prepare", "mode": "python"}))
         refused = await next_json(third, 30)
         assert refused["type"] == "error" and refused["code"] == "busy"

@@ -12,6 +12,7 @@ import pytest
 
 from sandbox import display
 from testkit.rfb import COPY_RECT, KEY_LEFT, RAW, RFBClient, RFBError
+from testkit.waiting import until
 from testkit.websocket_relay import websocket_relay
 
 # A Tk window at the origin showing four coloured blocks, printing its events as JSON.
@@ -34,6 +35,9 @@ def moves(n=[0]):
         n[0] += 1
         root.geometry(f"+{n[0] * 10}+{n[0] * 5}")
         root.after(30, moves)
+    else:
+        root.update_idletasks()
+        say(moved=True)
 if "move" in sys.argv: root.after(300, moves)
 root.after(200, lambda: (canvas.focus_force(), say(ready=True)))
 root.mainloop()
@@ -66,16 +70,24 @@ async def test_raw_updates_show_the_window_pixels(host_display, rfb: RFBClient) 
     assert rfb.count_colour((255, 0, 0)) == 100 * 100
 
 
+def at_last_position(client: RFBClient) -> bool:
+    """The window's top-left block where the last move put it (+200+100), and no further."""
+    return client.pixel(200, 100) == (255, 0, 0) and client.pixel(199, 99) != (255, 0, 0) \
+        and client.pixel(250, 150) == (255, 0, 0)
+
+
 async def test_copyrect_updates_keep_the_framebuffer_exact(host_display, rfb: RFBClient) -> None:
     tk = host_display.spawn([sys.executable, "-c", BLOCKS_TK, "move"])
-    await read_json(tk)
-    await rfb.wait_for(lambda c: c.pixel(200 + 50, 100 + 50) == (255, 0, 0), 15, "the moved window")
-    await asyncio.sleep(0.3)
+    assert await read_json(tk) == {"ready": True}
+    assert await read_json(tk) == {"moved": True}
+    await rfb.wait_for(at_last_position, 15, "the window at its last position")
     fresh = await RFBClient.open_unix(host_display.rfb_path)
     try:
-        await fresh.wait_for(lambda c: c.pixel(250, 150) == (255, 0, 0), 10, "a full update")
+        await fresh.wait_for(at_last_position, 10, "a full update of the moved window")
         assert rfb.rects.get(COPY_RECT, 0) > 0, "Xvnc sent no CopyRect for a window move"
-        assert rfb.framebuffer == fresh.framebuffer
+        # Both viewers catch up with the last repaint; then the incremental copy must equal the full one.
+        await until(lambda: rfb.framebuffer == fresh.framebuffer, 5,
+                    "the framebuffer built from CopyRects to equal a fresh full update")
     finally:
         await fresh.close()
 

@@ -7,13 +7,13 @@ No thread of the fakes or of the scheduler's executor may outlive the test.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, AsyncIterator, Callable, Iterator, List
 
 import pytest
 
 from scheduler.config import Config
 from scheduler.nomad import NomadScheduler
+from testkit.waiting import until_sync
 from tests.scheduler.nomad.fake_cluster import FakeCluster
 from tests.scheduler.nomad.openapi_spec import SPEC_PATH, NomadSpec
 
@@ -34,10 +34,8 @@ def _our_threads() -> List[str]:
 @pytest.fixture
 def no_leftover_threads() -> Iterator[None]:
     yield
-    deadline = time.monotonic() + 2
-    while _our_threads() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert _our_threads() == [], "threads left running after the test"
+    until_sync(lambda: not _our_threads(), 2, lambda: f"the test's threads to end: {_our_threads()} still running",
+               interval=0.02)
 
 
 @pytest.fixture

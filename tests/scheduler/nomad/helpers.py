@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from proxy.lease import COUNTERS as LEASE_COUNTERS
 from proxy.lease import SessionSandbox
@@ -13,18 +12,6 @@ from sandbox.limits import Limits
 from scheduler.agent_link import AgentLink
 from scheduler.base import Sandbox, Scheduler, WaitNotice
 from scheduler.config import Config
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Wait until ``check()`` is truthy; fail the test with ``what`` if it never is."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def claim_message(entry: str = "main.py", text: str = "print('hi')",

@@ -16,7 +16,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.request
 from typing import Iterator, List
 
@@ -26,6 +25,7 @@ from scheduler.base import Unavailable
 from scheduler.config import Config
 from scheduler.nomad import NomadScheduler, NomadSettings
 from scheduler.nomad_client import NomadAPI
+from testkit.waiting import until_sync
 from tests.scheduler.nomad.hcl_files import JOBSPECS, REPO
 
 NOMAD = shutil.which("nomad")
@@ -68,18 +68,16 @@ def dev_agent(tmp_path_factory) -> Iterator[str]:
 
 
 def _wait_for_leader(address: str, agent: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def has_leader() -> bool:
         if agent.poll() is not None:
             raise RuntimeError(f"nomad agent -dev exited with {agent.returncode}")
         try:
             with urllib.request.urlopen(f"{address}/v1/status/leader", timeout=2) as answer:
-                if answer.read().strip(b'"\n'):
-                    return
+                return bool(answer.read().strip(b'"\n'))
         except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("nomad agent -dev elected no leader within 60 s")
+            return False
+
+    until_sync(has_leader, 60, "nomad agent -dev to elect a leader", interval=0.3)
 
 
 def _nomad(address: str, *args: str) -> subprocess.CompletedProcess:

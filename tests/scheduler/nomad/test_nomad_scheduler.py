@@ -9,8 +9,9 @@ import pytest
 
 from sandbox import wire
 from scheduler.base import Busy, Unavailable
+from testkit.waiting import until
 from tests.scheduler.nomad.fake_nomad import FAIL, HOLD, SILENT, UNHEALTHY, UNPLACED
-from tests.scheduler.nomad.helpers import Session, claim_and_run, eventually
+from tests.scheduler.nomad.helpers import Session, claim_and_run
 
 PYTHON_ONLY_POOL = (("python", 2), ("pygame", 0), ("turtle", 0))
 
@@ -61,7 +62,7 @@ async def test_failed_allocation_is_retried_and_the_student_still_gets_a_run(clu
     assert sandbox.id == second
     frames = await claim_and_run(sandbox.link)
     assert frames[-1].json()["reason"] == "exited"
-    await eventually(lambda: first in cluster.nomad.purged, what="the failed child to be purged")
+    await until(lambda: first in cluster.nomad.purged, what="the failed child to be purged")
     assert scheduler.stats()["start_failures"] == 1
 
 
@@ -73,7 +74,7 @@ async def test_agent_that_never_says_hello_is_retried(cluster, make_scheduler):
 
     assert len(cluster.nomad.dispatched) == 2
     assert sandbox.link.hello["mode"] == "turtle"
-    await eventually(lambda: cluster.nomad.dispatched[0] in cluster.nomad.purged, what="purge of the silent one")
+    await until(lambda: cluster.nomad.dispatched[0] in cluster.nomad.purged, what="purge of the silent one")
 
 
 async def test_health_never_passing_is_unavailable_within_the_bound(cluster, make_scheduler):
@@ -89,7 +90,7 @@ async def test_health_never_passing_is_unavailable_within_the_bound(cluster, mak
     assert "Consul health: critical" in str(caught.value)
     assert caught.value.code == "unavailable"
     assert "try again" in caught.value.public_message
-    await eventually(lambda: cluster.nomad.children() == [], what="the unhealthy child to be purged")
+    await until(lambda: cluster.nomad.children() == [], what="the unhealthy child to be purged")
 
 
 async def test_no_placement_is_unavailable_and_says_why(cluster, make_scheduler):
@@ -98,7 +99,7 @@ async def test_no_placement_is_unavailable_and_says_why(cluster, make_scheduler)
 
     with pytest.raises(Unavailable, match="no allocation placed"):
         await scheduler.acquire("python")
-    await eventually(lambda: cluster.nomad.children() == [], what="the unplaced child to be purged")
+    await until(lambda: cluster.nomad.children() == [], what="the unplaced child to be purged")
 
 
 async def test_every_attempt_failing_is_unavailable_after_the_configured_attempts(cluster, make_scheduler):
@@ -108,35 +109,35 @@ async def test_every_attempt_failing_is_unavailable_after_the_configured_attempt
     with pytest.raises(Unavailable, match="fake failure"):
         await scheduler.acquire("python")
     assert len(cluster.nomad.dispatched) == 3
-    await eventually(lambda: cluster.nomad.children() == [], what="all failed children to be purged")
+    await until(lambda: cluster.nomad.children() == [], what="all failed children to be purged")
 
 
 async def test_pool_refills_after_claims(cluster, make_scheduler):
     scheduler = await make_scheduler(pool_sizes=PYTHON_ONLY_POOL)
-    await eventually(lambda: scheduler.stats()["pool_ready_python"] == 2, what="the pool to fill")
+    await until(lambda: scheduler.stats()["pool_ready_python"] == 2, what="the pool to fill")
     assert {cluster.nomad.job(j)["Meta"]["pool"] for j in cluster.nomad.dispatched} == {"warm"}
 
     first = await scheduler.acquire("python")
     assert first.warm and len(cluster.nomad.dispatched) == 2, "a pooled sandbox needs no dispatch"
-    await eventually(lambda: scheduler.stats()["pool_ready_python"] == 2, what="the pool to refill")
+    await until(lambda: scheduler.stats()["pool_ready_python"] == 2, what="the pool to refill")
     assert len(cluster.nomad.dispatched) == 3
 
     more = [await scheduler.acquire("python") for _ in range(2)]
     assert all(s.warm for s in more)
-    await eventually(lambda: scheduler.stats()["pool_ready_python"] == 2, what="the pool to refill again")
+    await until(lambda: scheduler.stats()["pool_ready_python"] == 2, what="the pool to refill again")
     assert len(cluster.nomad.dispatched) == 5
     assert scheduler.stats()["acquired_warm"] == 3
 
 
 async def test_pooled_sandboxes_on_a_draining_node_are_replaced(cluster, make_scheduler):
     scheduler = await make_scheduler(pool_sizes=(("python", 1),))
-    await eventually(lambda: scheduler.stats()["pool_ready_python"] == 1, what="the pool to fill")
+    await until(lambda: scheduler.stats()["pool_ready_python"] == 1, what="the pool to fill")
     (before,) = cluster.nomad.dispatched
 
     cluster.nomad.drain()
 
-    await eventually(lambda: before in cluster.nomad.purged, what="the pooled sandbox to leave the node")
-    await eventually(lambda: scheduler.stats()["pool_ready_python"] == 1, what="a replacement")
+    await until(lambda: before in cluster.nomad.purged, what="the pooled sandbox to leave the node")
+    await until(lambda: scheduler.stats()["pool_ready_python"] == 1, what="a replacement")
     sandbox = await scheduler.acquire("python")
     assert sandbox.id != before
 
@@ -144,18 +145,19 @@ async def test_pooled_sandboxes_on_a_draining_node_are_replaced(cluster, make_sc
 async def test_acquire_takes_a_refill_already_on_its_way(cluster, make_scheduler):
     cluster.nomad.default_outcome = HOLD
     scheduler = await make_scheduler(pool_sizes=(("python", 1),))
-    await eventually(lambda: len(cluster.nomad.dispatched) == 1, what="the pool's first dispatch")
+    await until(lambda: len(cluster.nomad.dispatched) == 1, what="the pool's first dispatch")
 
-    waiting = asyncio.ensure_future(scheduler.acquire("python"))
-    await asyncio.sleep(0.2)
-    assert not waiting.done()
+    heard = []
+    waiting = asyncio.ensure_future(scheduler.acquire("python", lambda what, position: heard.append(what)))
+    await until(lambda: heard == ["starting"], what="the acquire to wait for a sandbox to start")
+    assert not waiting.done(), "nothing is ready yet: the acquire waits for the refill on its way"
     cluster.nomad.gate.set()
     sandbox = await asyncio.wait_for(waiting, 5)
 
     assert sandbox.id in cluster.nomad.dispatched, "it took a refill that was on its way"
     pools = [cluster.nomad.job(j)["Meta"]["pool"] for j in cluster.nomad.dispatched if cluster.nomad.job(j)]
     assert "cold" not in pools, "no cold dispatch of its own"
-    await eventually(lambda: scheduler.stats()["pool_ready_python"] == 1, what="the pool to refill")
+    await until(lambda: scheduler.stats()["pool_ready_python"] == 1, what="the pool to refill")
 
 
 async def test_at_the_dispatch_cap_acquire_queues_and_busy_only_past_the_line(cluster, make_scheduler):
@@ -163,10 +165,10 @@ async def test_at_the_dispatch_cap_acquire_queues_and_busy_only_past_the_line(cl
     scheduler = await make_scheduler(settings=dict(max_dispatching=2), queue_limit=1)
 
     starting = [asyncio.ensure_future(scheduler.acquire("python")) for _ in range(2)]
-    await eventually(lambda: len(cluster.nomad.dispatched) == 2, what="two dispatches in flight")
+    await until(lambda: len(cluster.nomad.dispatched) == 2, what="two dispatches in flight")
     heard = []
     queued = asyncio.ensure_future(scheduler.acquire("python", lambda *notice: heard.append(notice)))
-    await eventually(lambda: heard == [("queued", 1)], what="the third acquire to queue")
+    await until(lambda: heard == [("queued", 1)], what="the third acquire to queue")
     started = time.monotonic()
     with pytest.raises(Busy) as caught:
         await scheduler.acquire("python")
@@ -195,7 +197,7 @@ async def test_a_closing_scheduler_sends_its_queue_away_unavailable(cluster, mak
     scheduler = await make_scheduler(max_sandboxes=1, acquire_seconds=30.0)
     await scheduler.acquire("python")
     queued = asyncio.ensure_future(scheduler.acquire("python"))
-    await eventually(lambda: scheduler.stats()["admission_waiting"] == 1, what="the acquire to queue")
+    await until(lambda: scheduler.stats()["admission_waiting"] == 1, what="the acquire to queue")
 
     await scheduler.close()
 
@@ -233,7 +235,7 @@ async def test_the_fake_agent_vouches_for_its_sandbox_as_the_real_one_does(clust
     assert (second.id == first.id) == reusable
     assert len(cluster.nomad.dispatched) == (1 if reusable else 2)
     if not reusable:
-        await eventually(lambda: first.id in cluster.nomad.purged, what="the untrusted sandbox's purge")
+        await until(lambda: first.id in cluster.nomad.purged, what="the untrusted sandbox's purge")
     await session.close()
 
 
@@ -241,15 +243,15 @@ async def test_a_start_finishing_after_shutdown_is_purged_not_handed_out(cluster
     cluster.nomad.default_outcome = HOLD
     scheduler = await make_scheduler()
     acquiring = asyncio.ensure_future(scheduler.acquire("python"))
-    await eventually(lambda: len(cluster.nomad.dispatched) == 1, what="the dispatch")
+    await until(lambda: len(cluster.nomad.dispatched) == 1, what="the dispatch")
     closing = asyncio.ensure_future(scheduler.close())
-    await asyncio.sleep(0.05)
+    await until(lambda: scheduler.ready_problem() == "the Nomad scheduler is shut down", what="the shutdown to begin")
     cluster.nomad.gate.set()
 
     with pytest.raises(Unavailable):
         await acquiring
     await closing
-    await eventually(lambda: cluster.nomad.children() == [], what="the late sandbox to be purged")
+    await until(lambda: cluster.nomad.children() == [], what="the late sandbox to be purged")
 
 
 async def test_release_stops_and_purges_the_dispatched_job(cluster, make_scheduler):
@@ -272,16 +274,16 @@ async def test_a_cancelled_acquire_leaves_no_job_behind(cluster, make_scheduler)
     cluster.nomad.default_outcome = HOLD
     scheduler = await make_scheduler()
     acquiring = asyncio.ensure_future(scheduler.acquire("python"))
-    await eventually(lambda: len(cluster.nomad.dispatched) == 1, what="the dispatch")
+    await until(lambda: len(cluster.nomad.dispatched) == 1, what="the dispatch")
 
     acquiring.cancel()
 
-    await eventually(lambda: cluster.nomad.children() == [], what="the cancelled start to be purged")
+    await until(lambda: cluster.nomad.children() == [], what="the cancelled start to be purged")
 
 
 async def test_close_purges_pooled_and_claimed_sandboxes(cluster, make_scheduler):
     scheduler = await make_scheduler(pool_sizes=(("python", 1),))
-    await eventually(lambda: scheduler.stats()["pool_ready_python"] == 1, what="the pool to fill")
+    await until(lambda: scheduler.stats()["pool_ready_python"] == 1, what="the pool to fill")
     await scheduler.acquire("pygame")
 
     await scheduler.close()
@@ -352,6 +354,7 @@ async def test_blocking_api_calls_stay_off_the_event_loop(cluster, make_schedule
         nonlocal worst_gap
         last = time.monotonic()
         while True:
+            # A measurement, not synchronisation: a 10 ms tick that comes late shows the loop was blocked.
             await asyncio.sleep(0.01)
             now = time.monotonic()
             worst_gap, last = max(worst_gap, now - last), now

@@ -15,10 +15,8 @@ does: a sandbox serves its session's runs, reset in place, until a run ends not 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from typing import Any, AsyncIterator, List, Tuple
@@ -31,8 +29,10 @@ from scheduler.base import Busy, Sandbox, Scheduler, SchedulerError
 from scheduler.config import MODES, Config
 from scheduler.local import LocalScheduler
 from scheduler.nomad import NomadScheduler
+from testkit.runsc import runsc_ids
+from testkit.waiting import until
 from tests.scheduler.nomad.conftest import config_for_tests
-from tests.scheduler.nomad.helpers import Session, claim_and_run, eventually
+from tests.scheduler.nomad.helpers import Session, claim_and_run
 
 NO_POOLS: Tuple[Tuple[str, int], ...] = tuple((mode, 0) for mode in MODES)
 # Past the output limit the agent cannot vouch for the sandbox (sandbox/agent.py); the fake
@@ -83,7 +83,7 @@ class LocalGvisorEnv:
         return scheduler
 
     def exists(self, sandbox: Sandbox) -> bool:
-        return any(os.path.exists(os.path.join(d, "sandboxes", sandbox.id)) or sandbox.id in _runsc_list(d)
+        return any(os.path.exists(os.path.join(d, "sandboxes", sandbox.id)) or sandbox.id in runsc_ids(d)
                    for _, d in self._made)
 
     def pooled(self, scheduler: Scheduler, mode: str) -> int:
@@ -92,14 +92,8 @@ class LocalGvisorEnv:
     async def close(self) -> None:
         for scheduler, state_dir in self._made:
             await scheduler.close()
-            assert _runsc_list(state_dir) == [], "LocalScheduler left sandboxes behind"
+            assert runsc_ids(state_dir) == [], "LocalScheduler left sandboxes behind"
             shutil.rmtree(state_dir, ignore_errors=True)
-
-
-def _runsc_list(state_dir: str) -> List[str]:
-    output = subprocess.run([shutil.which("runsc") or "runsc", "--root", os.path.join(state_dir, "runsc"),
-                             "list", "-format=json"], capture_output=True, text=True).stdout
-    return [entry["id"] for entry in json.loads(output or "[]") or []]
 
 
 @pytest.fixture(params=["nomad-fakes", "local-gvisor"])
@@ -160,12 +154,12 @@ async def test_release_is_idempotent(scheduler_env):
 
 async def test_warm_pool_hands_out_warm_sandboxes_and_refills(scheduler_env):
     scheduler = await scheduler_env.make(pool_sizes=(("python", 1), ("pygame", 0), ("turtle", 0)))
-    await eventually(lambda: scheduler_env.pooled(scheduler, "python") == 1, 60, "the pool to fill")
+    await until(lambda: scheduler_env.pooled(scheduler, "python") == 1, 60, "the pool to fill")
 
     sandbox = await scheduler.acquire("python")
 
     assert sandbox.warm
-    await eventually(lambda: scheduler_env.pooled(scheduler, "python") == 1, 60, "the pool to refill")
+    await until(lambda: scheduler_env.pooled(scheduler, "python") == 1, 60, "the pool to refill")
     await scheduler.release(sandbox)
 
 
@@ -185,7 +179,7 @@ async def test_busy_past_capacity_without_a_line_and_free_again_after_release(sc
 
 async def test_close_destroys_pooled_and_claimed_sandboxes(scheduler_env):
     scheduler = await scheduler_env.make(pool_sizes=(("python", 1), ("pygame", 0), ("turtle", 0)))
-    await eventually(lambda: scheduler_env.pooled(scheduler, "python") == 1, 60, "the pool to fill")
+    await until(lambda: scheduler_env.pooled(scheduler, "python") == 1, 60, "the pool to fill")
     claimed = await scheduler.acquire("turtle")
 
     await scheduler.close()
@@ -211,7 +205,7 @@ async def test_at_capacity_acquire_waits_in_line_then_busy_when_no_room_comes(sc
     # acquire_seconds; a cold start would be): a turtle session finds no room.
     scheduler = await scheduler_env.make(pool_sizes=(("python", 1), ("pygame", 0), ("turtle", 0)),
                                          max_sandboxes=1, acquire_seconds=0.5)
-    await eventually(lambda: scheduler_env.pooled(scheduler, "python") == 1, 60, "the pool to fill")
+    await until(lambda: scheduler_env.pooled(scheduler, "python") == 1, 60, "the pool to fill")
     heard: List[Tuple[str, int]] = []
 
     started = time.monotonic()
@@ -233,7 +227,7 @@ async def test_a_queued_session_gets_the_sandbox_its_neighbour_released(schedule
     assert first.notices == [("starting", 0)]
 
     waiting = asyncio.ensure_future(second.take())
-    await eventually(lambda: second.notices == [("queued", 1)], 10, "the second session to queue")
+    await until(lambda: second.notices == [("queued", 1)], 10, "the second session to queue")
     assert scheduler.stats()["admission_waiting"] == 1
     with pytest.raises(Busy):
         await third.take()          # the line (queue_limit=1) is full
@@ -279,5 +273,5 @@ async def test_a_run_that_leaves_the_sandbox_untrusted_gets_a_new_one_next(sched
     assert after["reason"] == "exited"
     assert scheduler.stats()["sandboxes_created"] == 2
     assert session.counters["sandbox_replaced"] == 1
-    await eventually(lambda: not scheduler_env.exists(flooded), 30, "the untrusted sandbox to go")
+    await until(lambda: not scheduler_env.exists(flooded), 30, "the untrusted sandbox to go")
     await session.close()
