@@ -39,6 +39,8 @@ def test_parser_survives_deep_nesting_and_huge_numbers():
 
 
 async def _drain_json(ws, seconds: float) -> list:
+    """The text messages that arrive until none has for ``seconds``: an observation window
+    (whatever the frames provoked), not a wait for a known event."""
     events = []
     try:
         while True:

@@ -126,7 +126,7 @@ class FakeNomad:
     def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
         self.requests.append(f"{method} {target}")
         if self.latency_seconds:
-            time.sleep(self.latency_seconds)
+            time.sleep(self.latency_seconds)   # a slow Nomad, simulated: the fake's behaviour, not a wait
         try:
             request = self.spec.check_request(method, target, headers, body)
         except SpecViolation as violation:
