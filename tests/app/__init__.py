@@ -1,1 +1,2 @@
-"""Tests of the service application: the front door (origin, tokens), HTTP endpoints and metrics, cleanup on shutdown."""
+"""Tests of the service application: the front door (Origin, tokens, per-client limits),
+HTTP endpoints and metrics, cleanup on shutdown."""
