@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence
 from bench.classroom_sim import ProcessTree, RunRecord, Student, mix
 from bench.stats import percentile, summary_row, table
 from scheduler.config import Config
-from tests.service import Service
+from testkit.service import Service
 
 LIFECYCLES = ("session", "run")   # the second is the baseline
 IDLE_SECONDS = 5.0                # before a scenario: the idle service's CPU rate (warm pools) over this
@@ -75,7 +75,7 @@ class Classroom:
 
     def __init__(self, lifecycle: str) -> None:
         pools = dict(Config().pool_sizes)      # the service's own defaults, written out so
-        self.pool_total = sum(pools.values())  # tests/service.Service does not zero them
+        self.pool_total = sum(pools.values())  # testkit.service.Service does not zero them
         self.lifecycle = lifecycle
         self.service = Service({"PYPLAY_SANDBOX_PER": lifecycle,
                                 **{f"PYPLAY_POOL_{mode.upper()}": str(size) for mode, size in pools.items()}})

@@ -18,10 +18,11 @@ from typing import Awaitable, Callable, Dict, List, Tuple
 from bench.bench_first_output import python310
 from bench.native_display import native_xvnc
 from bench.stats import percentile, table
-from tests.client import connect, next_json
-from tests.rfb import RFBClient
-from tests.service import Service
-from tests.websocket_relay import websocket_relay
+from testkit.client import connect, next_json
+from testkit.rfb import RFBClient
+from testkit.service import Service
+from testkit.waiting import until
+from testkit.websocket_relay import websocket_relay
 
 SPRITES = """
 import pygame, random
@@ -108,8 +109,7 @@ Opener = Callable[[str], Awaitable[Tuple[RFBClient, Callable[[], Awaitable[None]
 
 async def sandbox_opener(service: Service) -> Opener:
     async def open_program(program: str):
-        while not service.pool_ready("pygame"):
-            await asyncio.sleep(0.05)
+        await until(lambda: service.pool_ready("pygame"), 120, "the pygame pool to refill")
         ws = await connect(service.url)
         await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [{"path": "main.py", "text": program}]}))
         started = await next_json(ws, timeout=60)

@@ -16,8 +16,9 @@ import time
 from typing import List
 
 from bench.stats import summary_row, table
-from tests.client import connect, run_program
-from tests.service import Service
+from testkit.client import connect, run_program
+from testkit.service import Service
+from testkit.waiting import until
 
 PROGRAM = 'print("hi")'
 
@@ -47,9 +48,8 @@ async def service_first_output(pool: int, runs: int, pause: float, new_session: 
         ws = await connect(service.url)
         times = []
         for _ in range(runs):
-            if pool:
-                while not service.pool_ready():  # measure a warm start, not a drained pool
-                    await asyncio.sleep(0.05)
+            if pool:  # measure a warm start, not a drained pool
+                await until(service.pool_ready, 120, "the warm pool to refill")
             result = await run_program(ws, PROGRAM)
             assert result.text.strip() == "hi", result.text
             times.append(result.first_output_seconds)

@@ -14,8 +14,8 @@ import time
 from typing import List, Tuple
 
 from bench.stats import percentile, table
-from tests.client import connect, next_json, run_program
-from tests.service import Service
+from testkit.client import connect, next_json, run_program
+from testkit.service import Service
 
 WAITING = "name = input('name? ')\nprint('hi', name)"
 ANIMATING = ("import pygame\npygame.init()\nscreen = pygame.display.set_mode((320, 240))\nclock = pygame.time.Clock()\n"

@@ -9,8 +9,8 @@ import os
 import statistics
 
 from bench.stats import percentile, table
-from tests.client import connect, next_json, run_program
-from tests.service import Service
+from testkit.client import connect, next_json, run_program
+from testkit.service import Service
 
 HOSTILE = {
     "idle (baseline)": None,

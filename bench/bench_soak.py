@@ -8,8 +8,8 @@ import os
 import time
 
 from bench.stats import percentile, table
-from tests.client import connect, run_program
-from tests.service import Service
+from testkit.client import connect, run_program
+from testkit.service import Service
 
 
 def process_footprint(pid: int) -> dict:

@@ -3,7 +3,7 @@
 A student is one IDE tab: one protocol v1 WebSocket that sends ``prepare`` for its program's
 mode when it opens, then presses Run at the times it is given.  A run is timed from sending
 ``run`` to the first binary (terminal) frame and, in display modes, to the first frame of the
-program's window at a real RFB client (tests/rfb.py) on ``started.display.url``.  The RFB
+program's window at a real RFB client (testkit/rfb.py) on ``started.display.url``.  The RFB
 client is closed after that first frame: the harness's pure-Python viewer asks for Raw
 encoding, and keeping one open per animating student would make the harness, not the service,
 the bottleneck on two cores (bench_display_rates measures the streaming).
@@ -28,8 +28,8 @@ import time
 from typing import Callable, Dict, List, Optional
 
 from bench.bench_first_frame import COLOUR
-from tests.client import connect
-from tests.rfb import RFBClient
+from testkit.client import connect
+from testkit.rfb import RFBClient
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROMPT, ANSWER = b"name? ", "Ada\r"

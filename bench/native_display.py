@@ -8,7 +8,7 @@ import tempfile
 from typing import Dict, Iterator, Tuple
 
 from sandbox import display
-from tests.service import REPO
+from testkit.service import REPO
 
 
 @contextlib.contextmanager

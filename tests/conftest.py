@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from tests.client import connect
-from tests.service import REPO, Service
+from testkit.client import connect
+from testkit.service import REPO, Service
 
 TIGHT_LIMITS = {
     "PYPLAY_LIMIT_WALL_SECONDS": "4", "PYPLAY_LIMIT_IDLE_SECONDS": "2",

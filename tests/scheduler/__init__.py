@@ -1,0 +1,1 @@
+"""Tests of scheduler/: the scheduler contract and the Nomad scheduler (nomad/)."""

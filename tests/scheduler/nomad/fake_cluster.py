@@ -1,0 +1,99 @@
+"""A fake cluster: fake Nomad + fake Consul + fake sandboxes, wired like the real thing.
+
+The parameterized job and the Consul service come from jobspecs/sandbox.nomad.hcl
+itself: the fake Nomad enforces that file's meta_required/meta_optional, and a running
+allocation is registered in the fake Consul with that file's tags and meta, rendered as
+Nomad renders them (${NOMAD_ALLOC_ID}, ${NOMAD_HOST_PORT_vnc}, ...).  So if the scheduler
+and the jobspec disagree (a tag, a meta key), the tests fail.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, List
+
+from scheduler.nomad import NomadSettings
+from tests.scheduler.nomad.fake_consul import FakeConsul, Registration
+from tests.scheduler.nomad.fake_nomad import SILENT, UNHEALTHY, FakeAllocation, FakeNomad, ParentJob
+from tests.scheduler.nomad.fake_sandbox import FakeSandbox, FakeSandboxHost
+from tests.scheduler.nomad.hcl_files import SandboxJobspec
+from tests.scheduler.nomad.openapi_spec import NomadSpec
+
+
+def parent_job(jobspec: SandboxJobspec) -> ParentJob:
+    parameterized = jobspec.parameterized
+    return ParentJob(
+        id=jobspec.job_id, type=jobspec.job["type"], priority=int(jobspec.job.get("priority", 50)),
+        datacenters=list(jobspec.defaults.get("datacenters") or ["dc1"]),
+        payload=parameterized.get("payload", "optional"),
+        meta_required=list(parameterized.get("meta_required", [])),
+        meta_optional=list(parameterized.get("meta_optional", [])))
+
+
+class FakeCluster:
+    def __init__(self, spec: NomadSpec, *, nomad_token: str = "", consul_token: str = "") -> None:
+        self.jobspec = SandboxJobspec.load()
+        self.sandboxes = FakeSandboxHost()
+        self.consul = FakeConsul(token=consul_token)
+        self.nomad = FakeNomad(spec, parent_job(self.jobspec), token=nomad_token,
+                               on_running=self._on_running, on_stopped=self._on_stopped)
+        self.nomad_token = nomad_token
+        self.consul_token = consul_token
+        self._sandbox_of: Dict[str, FakeSandbox] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.sandboxes.start()
+        self.consul.start()
+        self.nomad.start()
+
+    def stop(self) -> None:
+        self.nomad.stop()
+        self.consul.stop()
+        self.sandboxes.stop()
+
+    @property
+    def service(self) -> str:
+        return self.jobspec.service["name"]
+
+    def settings(self, **overrides: Any) -> NomadSettings:
+        """Settings pointing at the fakes, with short bounds so tests stay fast."""
+        values: Dict[str, Any] = dict(
+            nomad_addr=self.nomad.address, nomad_token=self.nomad_token,
+            consul_addr=self.consul.address, consul_token=self.consul_token,
+            job=self.jobspec.job_id, service=self.service, owner="test-owner",
+            poll_seconds=0.02, maintain_seconds=0.1, connect_seconds=1.0,
+            api_timeout_seconds=5.0, start_seconds=5.0, api_threads=4)
+        values.update(overrides)
+        return NomadSettings(**values).validated()
+
+    def live_sandboxes(self) -> List[FakeSandbox]:
+        return self.sandboxes.live()
+
+    def violations(self) -> List[str]:
+        return self.nomad.violations + self.consul.violations
+
+    # ------------------------------------------------------------------ what Nomad's clients do
+
+    def _on_running(self, allocation: FakeAllocation) -> None:
+        sandbox = self.sandboxes.launch(allocation.mode, silent=allocation.outcome == SILENT)
+        with self._lock:
+            self._sandbox_of[allocation.id] = sandbox
+        env = {"NOMAD_ALLOC_ID": allocation.id, "NOMAD_JOB_ID": allocation.job_id,
+               "NOMAD_META_mode": allocation.mode, "NOMAD_PORT_pty": "7000", "NOMAD_PORT_vnc": "5900",
+               "NOMAD_HOST_PORT_pty": str(sandbox.pty_port), "NOMAD_HOST_PORT_vnc": str(sandbox.vnc_port)}
+        self.consul.register(Registration(
+            service_id=self._service_id(allocation), service=self.service, address="127.0.0.1",
+            port=sandbox.pty_port, tags=self.jobspec.service_tags(env),
+            meta=self.jobspec.service_meta(env),
+            status="critical" if allocation.outcome == UNHEALTHY else "passing"))
+
+    def _on_stopped(self, allocation: FakeAllocation) -> None:
+        self.consul.deregister(self._service_id(allocation))
+        with self._lock:
+            sandbox = self._sandbox_of.pop(allocation.id, None)
+        if sandbox is not None:
+            self.sandboxes.remove(sandbox)
+
+    def _service_id(self, allocation: FakeAllocation) -> str:
+        # The ID format Nomad gives the services it registers for a task.
+        return f"_nomad-task-{allocation.id}-agent-{self.service}-pty"
