@@ -7,7 +7,7 @@ re-open is a fresh open of the same file (a ptmx gives a *new* pty, sockets give
 ENXIO, eventfd/epoll ENODEV, pipes and 0600 files EACCES), so the danger is in
 fds whose files are world-accessible: a host file on fd 0/1/2, memfds (mode 0777),
 files from directories the student cannot traverse.  PR_SET_DUMPABLE, hidepid= and
-PID/mount namespaces do not help on that runsc (tests/hostile/test_deny.py checks the fds); what does is
+PID/mount namespaces do not help on that runsc (tests/sandbox/hostile/test_deny.py checks the fds); what does is
 never holding such an fd.  kill() and ptrace() of the agent are already refused.
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from proxy.tokens import issue_token
-from scheduler.service import disable_nagle
+from app.front_door import disable_nagle
 from testkit.client import connect, next_json, run_program
 from testkit.service import Service
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from proxy.protocol import ERROR_CODES
+from proxy.errors import ERROR_CODES
 from testkit.client import next_json, run_program
 
 BAD_MESSAGES = {

@@ -7,7 +7,8 @@ import json
 from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from proxy.protocol import ERROR_CODES, ProtocolError, parse_client_message
+from proxy.errors import ERROR_CODES, ProtocolError
+from proxy.protocol import parse_client_message
 from sandbox.limits import Limits
 from testkit.client import connect, run_program
 

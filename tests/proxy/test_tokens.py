@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.tokens import TokenError, issue_token, verify_token
+from proxy.errors import TokenError
+from proxy.tokens import issue_token, verify_token
 
 SECRET = "test-secret-not-for-production"
 
