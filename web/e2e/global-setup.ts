@@ -58,6 +58,7 @@ async function startBackend(ideOrigin: string, stateDir: string, started: Starte
       ...process.env,
       PYPLAY_HOST: '127.0.0.1',
       PYPLAY_PORT: String(port),
+      PYPLAY_ADMIN_PORT: '0', // no internal listener: the IDE needs only the public one
       PYPLAY_ALLOWED_ORIGINS: ideOrigin,
       PYPLAY_STATE_DIR: stateDir,
     },
