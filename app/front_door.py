@@ -1,6 +1,13 @@
-"""Before any WebSocket upgrade: a known Origin and, when configured, a valid signed token."""
+"""Before any request is served: what each listener lets in.
+
+The public listener (students, through the load balancer) checks every WebSocket upgrade
+for a known Origin and, when configured, a valid signed token.  The internal listener
+(operators, peers) is on loopback or the cluster network, and wants the admin token when
+one is set; a peer forwarding a student's socket names the student in a header.
+"""
 from __future__ import annotations
 
+import hmac
 import socket
 from typing import Optional
 
@@ -9,6 +16,7 @@ from sanic import HTTPResponse, Request, response
 from common.config import Config
 from common.logs import get_logger
 from proxy.errors import TokenError
+from proxy.forward import CLIENT_HEADER
 from proxy.tokens import verify_token
 
 log = get_logger("pyplay.front_door")
@@ -47,4 +55,17 @@ def check_upgrade(config: Config, request: Request) -> Optional[HTTPResponse]:
         except TokenError as error:
             log.warning("token_refused", reason=str(error), ip=request.ip)
             return response.json({"error": str(error)}, status=401)
+    return None
+
+
+def check_internal(config: Config, request: Request) -> Optional[HTTPResponse]:
+    """None to let a request to the internal listener through, or the refusal."""
+    if config.admin_token:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {config.admin_token}".encode()):
+            log.warning("admin_token_refused", path=request.path, ip=request.ip)
+            return response.json({"error": "this listener wants Authorization: Bearer <admin token>"}, status=401)
+    if request.headers.get("upgrade", "").lower() == "websocket":
+        disable_nagle(request)
+        request.ctx.client = request.headers.get(CLIENT_HEADER) or request.ip or "unknown"
     return None

@@ -1,4 +1,5 @@
-"""Prometheus text exposition of the scheduler's gauges and the live runs."""
+"""Prometheus text exposition of one replica's gauges and live runs (each replica serves its
+own on its internal listener; ``pyplay_replica_info`` names it)."""
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable
@@ -6,11 +7,11 @@ from typing import Any, Dict, Iterable
 from sandbox.modes import MODES
 
 # sandbox_*: the session leases' counters (proxy/lease.py); sandboxes_live is a gauge.
-COUNTER_PREFIXES = ("acquired_", "sandboxes_created", "sandboxes_failed", "sandbox_")
+COUNTER_PREFIXES = ("acquired_", "sandboxes_created", "sandboxes_failed", "sandbox_", "forward")
 
 
-def render_metrics(stats: Dict[str, float], runs: Iterable[Any]) -> str:
-    lines = []
+def render_metrics(stats: Dict[str, float], runs: Iterable[Any], replica: str) -> str:
+    lines = ["# TYPE pyplay_replica_info gauge", f'pyplay_replica_info{{replica="{replica}"}} 1']
     for name, value in sorted(stats.items()):
         metric = f"pyplay_{name}"
         kind = "counter" if name.startswith(COUNTER_PREFIXES) else "gauge"

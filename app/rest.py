@@ -1,27 +1,64 @@
-"""The operators' REST over the live runs: list, inspect, stop."""
+"""The operators' REST over the live runs, on the internal listener: list, inspect, stop.
+
+A run of another replica is asked of that replica (its id names it), so an operator may
+call any replica.  ``GET /v1/runs`` lists this replica's runs only.
+"""
 from __future__ import annotations
 
+from typing import Any, Dict
+
+import httpx
 from sanic import Request, Sanic, response
 
-from proxy.registry import RunRegistry
+from proxy.errors import PeerGone
+from proxy.session import Services
+
+HTTPResponse = response.HTTPResponse
 
 
-def add_run_routes(app: Sanic, registry: RunRegistry) -> None:
+def add_run_routes(app: Sanic, services: Services) -> None:
+    registry = services.registry
+
     @app.get("/v1/runs")
-    async def list_runs(_request: Request) -> response.HTTPResponse:
-        return response.json({"runs": [run.summary() for run in registry.all()]})
+    async def list_runs(_request: Request) -> HTTPResponse:
+        return response.json({"replica": services.replica, "runs": [run.summary() for run in registry.all()]})
 
     @app.get("/v1/runs/<run_id:str>")
-    async def get_run(_request: Request, run_id: str) -> response.HTTPResponse:
+    async def get_run(request: Request, run_id: str) -> HTTPResponse:
+        owner = services.owner_elsewhere(run_id)
+        if owner is not None:
+            return await _ask_owner(services, owner, request)
         run = registry.get(run_id)
         if run is None:
             return response.json({"error": "no such run"}, status=404)
         return response.json(run.summary())
 
     @app.delete("/v1/runs/<run_id:str>")
-    async def stop_run(_request: Request, run_id: str) -> response.HTTPResponse:
+    async def stop_run(request: Request, run_id: str) -> HTTPResponse:
+        owner = services.owner_elsewhere(run_id)
+        if owner is not None:
+            return await _ask_owner(services, owner, request)
         run = registry.get(run_id)
         if run is None:
             return response.json({"error": "no such run"}, status=404)
         await run.stop()
         return response.json({"stopping": run_id}, status=202)
+
+
+async def _ask_owner(services: Services, owner: str, request: Request) -> HTTPResponse:
+    """The same request, made of the replica that owns the run; 502 if it is gone."""
+    assert services.forwarder is not None
+    try:
+        address = await services.forwarder.peers.address(owner)
+        if address is None:
+            raise PeerGone(f"no replica named {owner} is known")
+        headers: Dict[str, Any] = {}
+        if services.config.admin_token:
+            headers["Authorization"] = f"Bearer {services.config.admin_token}"
+        async with httpx.AsyncClient(timeout=services.config.peer_connect_seconds) as client:
+            answer = await client.request(request.method, f"http://{address}{request.path}", headers=headers)
+    except (PeerGone, httpx.HTTPError) as error:
+        return response.json({"error": f"the replica {owner} that owns this run is gone ({error})"}, status=502)
+    services.counters["forwarded_rest"] += 1
+    return response.raw(answer.content, status=answer.status_code,
+                        content_type=answer.headers.get("content-type", "application/json"))

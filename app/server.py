@@ -1,4 +1,9 @@
-"""The control service on :8000 (Sanic): IDE WebSockets, display sockets, health, metrics, REST.
+"""The control service (Sanic): two listeners in one process, sharing one set of Services.
+
+- public (PYPLAY_HOST:PYPLAY_PORT, :8000): what students need, and all the load balancer
+  forwards: the session socket, the display socket, /healthz and /readyz.
+- internal (PYPLAY_ADMIN_HOST:PYPLAY_ADMIN_PORT, loopback or the cluster network): the
+  operators' REST, /metrics, and the sockets other replicas forward to this one.
 
     python -m app        # or the `pyplay` console script
 
@@ -10,24 +15,30 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
-from typing import Optional
+import socket
+from typing import Optional, Tuple
 
 from sanic import Request, Sanic, response
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
-from app.front_door import check_upgrade
+from app.front_door import check_internal, check_upgrade
 from app.metrics import render_metrics
+from app.peers import peer_directory
 from app.rest import add_run_routes
-from common.config import Config
+from common.config import Config, ConfigError
 from common.logs import configure, get_logger
 from proxy.display import relay_display
+from proxy.errors import PeerGone
+from proxy.forward import Forwarder, splice_to_peer
 from proxy.registry import RunRegistry
+from proxy.replicas import made_up_replica_name
 from proxy.session import Services, Session
 from scheduler.interface import Scheduler
 from scheduler.local import LocalScheduler
 
 log = get_logger("pyplay.service")
 SHUTDOWN_SECONDS = 5.0
+GONE_CLOSE = 4410   # display socket: the replica running the program is gone
 
 
 def make_scheduler(config: Config) -> Scheduler:
@@ -38,8 +49,36 @@ def make_scheduler(config: Config) -> Scheduler:
     return LocalScheduler(config)
 
 
-def create_app(config: Config, scheduler: Optional[Scheduler] = None) -> Sanic:
-    app = Sanic("pyplay_" + secrets.token_hex(4), configure_logging=False)
+def make_services(config: Config, scheduler: Optional[Scheduler] = None) -> Services:
+    forwarder = None
+    if config.peers or config.peer_discovery == "consul":
+        forwarder = Forwarder(peer_directory(config), config.admin_token, config.peer_connect_seconds,
+                              config.max_message_bytes * 2)
+    return Services(config, scheduler or make_scheduler(config), RunRegistry(config.ticket_seconds),
+                    replica=config.replica or made_up_replica_name(), forwarder=forwarder)
+
+
+def create_apps(config: Config, scheduler: Optional[Scheduler] = None) -> Tuple[Sanic, Optional[Sanic]]:
+    """The public app (it owns start-up and shutdown) and the internal one, if configured."""
+    services = make_services(config, scheduler)
+    public = _new_app("pyplay_", config, services)
+    public.on_request(lambda request: check_upgrade(config, request))
+    _add_lifecycle(public, services)
+    _add_sockets(public, services)
+    _add_health(public, services)
+    if not config.admin_port:
+        return public, None
+    internal = _new_app("pyplay_internal_", config, services)
+    internal.on_request(lambda request: check_internal(config, request))
+    _add_sockets(internal, services)
+    _add_health(internal, services)
+    _add_metrics(internal, services)
+    add_run_routes(internal, services)
+    return public, internal
+
+
+def _new_app(prefix: str, config: Config, services: Services) -> Sanic:
+    app = Sanic(prefix + secrets.token_hex(4), configure_logging=False)
     # Our own size check answers "too_large" and keeps the socket; this is the hard cap.
     app.config.WEBSOCKET_MAX_SIZE = config.max_message_bytes * 2
     app.config.WEBSOCKET_PING_INTERVAL = 20
@@ -49,13 +88,7 @@ def create_app(config: Config, scheduler: Optional[Scheduler] = None) -> Sanic:
     # outlived a killed service would then hold port 8000.  The stdlib loop closes it.
     app.config.USE_UVLOOP = False
     app.config.KEEP_ALIVE_TIMEOUT = 75
-    services = Services(config, scheduler or make_scheduler(config), RunRegistry(config.ticket_seconds))
     app.ctx.services = services
-    _add_lifecycle(app, services)
-    app.on_request(lambda request: check_upgrade(config, request))
-    _add_sockets(app, services)
-    _add_health(app, services)
-    add_run_routes(app, services.registry)
     return app
 
 
@@ -73,8 +106,9 @@ def _add_lifecycle(app: Sanic, services: Services) -> None:
     @app.before_server_start
     async def start_scheduler(app: Sanic) -> None:
         await services.scheduler.start()
-        log.info("service_ready", host=services.config.host, port=services.config.port,
-                 scheduler=services.config.scheduler)
+        config = services.config
+        log.info("service_ready", host=config.host, port=config.port, admin_port=config.admin_port,
+                 replica=services.replica, scheduler=config.scheduler)
 
     @app.after_server_start
     async def handle_signals(app: Sanic) -> None:
@@ -98,6 +132,10 @@ def _add_sockets(app: Sanic, services: Services) -> None:
 
     @app.websocket("/v1/runs/<run_id:str>/vnc", subprotocols=["binary"])
     async def display_socket(request: Request, ws: WebsocketImplProtocol, run_id: str) -> None:
+        owner = services.owner_elsewhere(run_id)
+        if owner is not None:
+            await _forward_display(services, owner, request, ws)
+            return
         run = services.registry.check_ticket(run_id, request.args.get("ticket", ""))
         if run is None or run.sandbox.display is None:
             await ws.close(code=4404, reason="unknown run or expired ticket")
@@ -105,10 +143,23 @@ def _add_sockets(app: Sanic, services: Services) -> None:
         await relay_display(ws, run)
 
 
+async def _forward_display(services: Services, owner: str, request: Request, ws: WebsocketImplProtocol) -> None:
+    assert services.forwarder is not None
+    path = request.path + (f"?{request.query_string}" if request.query_string else "")
+    try:
+        peer = await services.forwarder.open(owner, path, request.ctx.client, subprotocol="binary")
+    except PeerGone as error:
+        log.warning("display_owner_gone", owner=owner, error=str(error))
+        await ws.close(code=GONE_CLOSE, reason="the server running this program is gone")
+        return
+    services.counters["forwarded_displays"] += 1
+    await splice_to_peer(ws.recv, ws.send, peer)
+
+
 def _add_health(app: Sanic, services: Services) -> None:
     @app.get("/healthz")
     async def healthz(_request: Request) -> response.HTTPResponse:
-        return response.json({"status": "ok"})
+        return response.json({"status": "ok", "replica": services.replica})
 
     @app.get("/readyz")
     async def readyz(_request: Request) -> response.HTTPResponse:
@@ -117,18 +168,35 @@ def _add_health(app: Sanic, services: Services) -> None:
             return response.json({"status": "unavailable", "reason": problem}, status=503)
         return response.json({"status": "ready"})
 
+
+def _add_metrics(app: Sanic, services: Services) -> None:
     @app.get("/metrics")
     async def metrics(_request: Request) -> response.HTTPResponse:
-        text = render_metrics({**services.scheduler.stats(), **services.counters}, services.registry.all())
+        gone = {"forward_peer_gone": services.forwarder.gone if services.forwarder else 0}
+        text = render_metrics({**services.scheduler.stats(), **services.counters, **gone}, services.registry.all(),
+                              services.replica)
         return response.text(text, content_type="text/plain; version=0.0.4")
+
+
+def listening_socket(host: str, port: int, what: str) -> socket.socket:
+    """Bound before Sanic starts, so a port in use stops the service with a clear reason
+    (Sanic would only warn about a second listener that cannot bind)."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as error:
+        raise ConfigError(f"cannot listen for the {what} on {host}:{port}: {error.strerror}") from None
 
 
 def main() -> None:
     config = Config.from_env()
     configure(config.log_format)
-    app = create_app(config)
-    app.run(host=config.host, port=config.port, single_process=True, access_log=False,
-            motd=False, register_sys_signals=False)
+    public, internal = create_apps(config)
+    listeners = [(public, listening_socket(config.host, config.port, "public listener"))]
+    if internal is not None:
+        listeners.append((internal, listening_socket(config.admin_host, config.admin_port, "internal listener")))
+    for app, sock in listeners:
+        app.prepare(sock=sock, single_process=True, access_log=False, motd=False, register_sys_signals=False)
+    Sanic.serve_single(public)
 
 
 if __name__ == "__main__":

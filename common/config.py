@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import re
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
 
 from sandbox.limits import Limits
@@ -17,6 +18,8 @@ from sandbox.modes import MODES
 PREFIX = "PYPLAY_"
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SANDBOX_PER = ("session", "run")
+PEER_DISCOVERY = ("static", "consul")
+REPLICA_NAME = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 class ConfigError(ValueError):
@@ -65,6 +68,15 @@ class Config:
     resume_grace_seconds: float = 60.0
     ticket_seconds: float = 60.0
     send_high_water: int = 256 * 1024        # websocket write buffer before we pause the agent
+    # Scale-out: replicas behind a load balancer with no stickiness; any of them takes any socket
+    replica: str = ""                        # this replica's name, part of every run id; empty: made up
+    admin_host: str = "127.0.0.1"            # the internal listener: REST, /metrics, peers' forwarded sockets
+    admin_port: int = 8001                   # 0: none (REST and /metrics then unavailable)
+    admin_token: str = ""                    # set: the internal listener wants `Authorization: Bearer <it>`
+    peers: Tuple[str, ...] = ()              # static discovery: "name=host:port" of peers' internal listeners
+    peer_discovery: str = "static"           # static | consul (under Nomad: the service below)
+    peer_service: str = "pyplay-internal"    # the Consul service of the replicas' internal listeners
+    peer_connect_seconds: float = 1.5        # a peer that does not answer in this is dead: the client hears `gone`
     # Logs
     log_format: str = "auto"                 # auto | json | console
     limits: Limits = dataclasses.field(default_factory=Limits)
@@ -72,6 +84,14 @@ class Config:
     def __post_init__(self) -> None:
         if self.sandbox_per not in SANDBOX_PER:
             raise ConfigError(f"{PREFIX}SANDBOX_PER must be one of {', '.join(SANDBOX_PER)}")
+        if self.peer_discovery not in PEER_DISCOVERY:
+            raise ConfigError(f"{PREFIX}PEER_DISCOVERY must be one of {', '.join(PEER_DISCOVERY)}")
+        if self.replica and not REPLICA_NAME.fullmatch(self.replica):
+            raise ConfigError(f"{PREFIX}REPLICA must be 1 to 32 letters and digits, not {self.replica!r}")
+        for peer in self.peers:
+            name, _, address = peer.partition("=")
+            if not REPLICA_NAME.fullmatch(name) or ":" not in address:
+                raise ConfigError(f"{PREFIX}PEERS entries are name=host:port, not {peer!r}")
 
     def pool_size(self, mode: str) -> int:
         return dict(self.pool_sizes).get(mode, 0)

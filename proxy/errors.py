@@ -31,6 +31,13 @@ class TokenError(ProxyError):
     """A session token is missing, malformed, forged or expired."""
 
 
+class PeerGone(ProxyError):
+    """The replica that owns a run cannot be reached: it died, or never was."""
+
+
+GONE_SENTENCE = "That run is over or cannot be resumed; press Run to start again."
+
+
 # Most specific first: the first class the error is an instance of decides.
 _SCHEDULER_ANSWERS: Tuple[Tuple[type, str, str], ...] = (
     (scheduler_errors.Busy, "busy", "The server is busy right now. Please wait a moment and press Run again."),
@@ -46,6 +53,8 @@ def public_error(error: Exception) -> Tuple[str, str]:
     """The protocol code and the sentence for an error that reached the session."""
     if isinstance(error, ProtocolError):
         return error.code, error.message
+    if isinstance(error, PeerGone):
+        return "gone", GONE_SENTENCE
     for kind, code, sentence in _SCHEDULER_ANSWERS:
         if isinstance(error, kind):
             return code, sentence.format(detail=error)

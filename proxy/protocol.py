@@ -229,6 +229,11 @@ def display_message(run_id: str, width: int, height: int) -> str:
     return _dump({"type": "display", "run": run_id, "width": width, "height": height})
 
 
+def resume_request(run_id: str, token: str, offset: int) -> str:
+    """A client's `resume`, as a replica forwards it to the run's owner."""
+    return _dump({"type": "resume", "run": run_id, "token": token, "offset": offset})
+
+
 def _dump(obj: Dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 

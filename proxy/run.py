@@ -44,8 +44,8 @@ class Attachment:
 
 class Run:
     def __init__(self, config: Config, lease: SessionSandbox, sandbox: Sandbox, mode: str,
-                 client: str) -> None:
-        self.id = "r-" + secrets.token_urlsafe(9)
+                 client: str, run_id: str) -> None:
+        self.id = run_id
         self.config = config
         self.lease = lease
         self.sandbox = sandbox

@@ -7,13 +7,19 @@ import dataclasses
 import time
 from typing import Any, Awaitable, Callable, Dict, Optional, Union
 
+from websockets.asyncio.client import ClientConnection
+
 from common.config import Config
 from common.logs import get_logger
 from proxy import protocol
-from proxy.errors import ProtocolError, public_error
-from proxy.lease import COUNTERS, SessionSandbox
+from proxy.errors import GONE_SENTENCE, PeerGone, ProtocolError, public_error
+from proxy.forward import COUNTERS as FORWARD_COUNTERS
+from proxy.forward import Forwarder, splice_to_peer
+from proxy.lease import COUNTERS as LEASE_COUNTERS
+from proxy.lease import SessionSandbox
 from proxy.modes import detect_mode
 from proxy.registry import RunRegistry
+from proxy.replicas import made_up_replica_name, new_run_id, owner_of
 from proxy.run import Attachment, Run
 from sandbox.modes import AUTO
 from sandbox.ratelimit import TokenBucket
@@ -37,7 +43,15 @@ class Services:
     config: Config
     scheduler: Scheduler
     registry: RunRegistry
-    counters: Dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    replica: str = dataclasses.field(default_factory=made_up_replica_name)
+    forwarder: Optional[Forwarder] = None      # None: a single replica, nothing to forward to
+    counters: Dict[str, int] = dataclasses.field(
+        default_factory=lambda: dict.fromkeys((*LEASE_COUNTERS, *FORWARD_COUNTERS), 0))
+
+    def owner_elsewhere(self, run_id: str) -> Optional[str]:
+        """The replica that owns ``run_id`` when it is another one we can forward to."""
+        owner = owner_of(run_id)
+        return owner if owner not in (None, self.replica) and self.forwarder is not None else None
 
 
 class Session:
@@ -50,6 +64,7 @@ class Session:
         self.client = client
         self.run: Optional[Run] = None
         self._attachment: Optional[Attachment] = None
+        self._peer: Optional[ClientConnection] = None   # set: this socket is spliced to the run's owner
         self.lease = SessionSandbox(self.config, services.scheduler, services.counters, owner=self)
         self._rate = TokenBucket(rate=self.config.messages_per_second, burst=self.config.messages_per_second)
 
@@ -60,6 +75,9 @@ class Session:
                 if frame is None:
                     return
                 await self.on_frame(frame)
+                if self._peer is not None:
+                    await splice_to_peer(self._receive, self._send, self._peer)
+                    return
         finally:
             if self.run is not None and self._attachment is not None:
                 self.run.detach(self._attachment)
@@ -72,7 +90,7 @@ class Session:
         try:
             request = protocol.parse_client_message(frame, self.config.limits, self.config.max_message_bytes)
             await self.handle(request)
-        except (ProtocolError, SchedulerError) as error:
+        except (ProtocolError, PeerGone, SchedulerError) as error:
             code, message = public_error(error)
             if isinstance(error, SchedulerError):
                 log.warning("acquire_failed", client=self.client, code=code, error=str(error))
@@ -103,7 +121,7 @@ class Session:
         mode = detect_mode(request.entry, request.files) if request.mode == AUTO else request.mode
         requested_at = time.monotonic()
         sandbox = await self.lease.take(mode, self._tell_waiting(mode))
-        run = Run(self.config, self.lease, sandbox, mode, self.client)
+        run = Run(self.config, self.lease, sandbox, mode, self.client, new_run_id(self.services.replica))
         run.timings["acquire"] = time.monotonic() - requested_at
         self.lease.begin_run(sandbox)
         try:
@@ -165,9 +183,13 @@ class Session:
             log.warning("stop_slow", run=run.id)
 
     async def resume(self, request: protocol.ResumeRequest) -> None:
+        owner = self.services.owner_elsewhere(request.run)
+        if owner is not None:
+            await self._forward_resume(owner, request)
+            return
         run = self.services.registry.resume(request.run, request.token)
         if run is None or run.replay.since(request.offset) is None:
-            raise ProtocolError("gone", "That run is over or cannot be resumed; press Run to start again.")
+            raise ProtocolError("gone", GONE_SENTENCE)
         if self.run is not None and self.run is not run:
             await self.stop_current()
         # From here this socket is the run's client (paused until it has caught up), so the
@@ -181,7 +203,18 @@ class Session:
         try:
             await run.catch_up(self._attachment)
         except LookupError:  # the program printed more than the replay keeps while we sent
-            raise ProtocolError("gone", "That run is over or cannot be resumed; press Run to start again.") from None
+            raise ProtocolError("gone", GONE_SENTENCE) from None
+
+    async def _forward_resume(self, owner: str, request: protocol.ResumeRequest) -> None:
+        """The run lives on another replica: from now on this socket is that replica's."""
+        assert self.services.forwarder is not None
+        await self.stop_current()
+        peer = await self.services.forwarder.open(owner, "/v1/session", self.client)
+        await peer.send(protocol.resume_request(request.run, request.token, request.offset))
+        self.lease.close(self)
+        self._peer = peer
+        self.services.counters["forwarded_resumes"] += 1
+        log.info("resume_forwarded", run=request.run, owner=owner, client=self.client)
 
     async def send_error(self, code: str, message: str) -> None:
         await self._send_quietly(protocol.error_message(code, message))

@@ -26,12 +26,14 @@ def free_port() -> int:
 
 
 class Service:
-    """`python -m app` on a free loopback port with its own state dir."""
+    """`python -m app` on free loopback ports (public and internal) with its own state dir."""
 
     def __init__(self, env: Optional[Dict[str, str]] = None) -> None:
         self.port = free_port()
+        self.admin_port = free_port()
         self.state_dir = tempfile.mkdtemp(prefix="pyplay-test-")
         self.env = {"PYPLAY_PORT": str(self.port), "PYPLAY_HOST": "127.0.0.1",
+                    "PYPLAY_ADMIN_PORT": str(self.admin_port), "PYPLAY_ADMIN_HOST": "127.0.0.1",
                     "PYPLAY_STATE_DIR": self.state_dir, "PYPLAY_LOG_FORMAT": "json",
                     "PYPLAY_POOL_PYGAME": "0", "PYPLAY_POOL_TURTLE": "0", **(env or {})}
         self.log_path = os.path.join(self.state_dir, "service.log")
@@ -43,7 +45,13 @@ class Service:
 
     @property
     def http(self) -> str:
+        """The public listener: what students (and the load balancer) reach."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def admin(self) -> str:
+        """The internal listener: REST, /metrics, peers' forwarded sockets."""
+        return f"http://127.0.0.1:{self.admin_port}"
 
     def start(self, wait_ready: float = 60.0) -> "Service":
         log = open(self.log_path, "ab")
@@ -64,11 +72,12 @@ class Service:
         return all(self.pool_ready(mode) for mode in ("python", "pygame", "turtle"))
 
     def get_json(self, path: str) -> Dict:
-        with urllib.request.urlopen(self.http + path, timeout=5) as answer:
+        """GET from the internal listener (the operators' REST)."""
+        with urllib.request.urlopen(self.admin + path, timeout=5) as answer:
             return json.loads(answer.read())
 
     def metrics(self) -> Dict[str, float]:
-        with urllib.request.urlopen(self.http + "/metrics", timeout=5) as answer:
+        with urllib.request.urlopen(self.admin + "/metrics", timeout=5) as answer:
             text = answer.read().decode()
         values = {}
         for line in text.splitlines():
