@@ -159,10 +159,11 @@ class Run:
             log.warning("sandbox_lost", run=self.id, sandbox=self.sandbox.id, error=str(error))
         except Exception:  # noqa: BLE001 - whatever broke, the student gets an exit and the sandbox goes
             log.exception("relay_failed", run=self.id)
-        try:
-            await self._finish(result)  # tell the student first; a reset or teardown takes a moment
-        finally:
-            self.lease.run_ended(self.sandbox, result)
+        # The lease first: whoever sees the run finished (a Run pressed at once, a resume) must
+        # find its sandbox resetting already, or the next claim would beat the agent's READY.
+        # This only starts the reset or the teardown; the student is not kept waiting for it.
+        self.lease.run_ended(self.sandbox, result)
+        await self._finish(result)
 
     async def _relay_events(self) -> Dict[str, Any]:
         agent = self.sandbox.agent

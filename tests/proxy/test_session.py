@@ -115,6 +115,24 @@ async def test_the_next_run_waits_for_ready_then_reuses_the_sandbox(harness: Har
     assert harness.counters["sandbox_runs_reused"] == 1
 
 
+async def test_run_pressed_while_the_exit_is_on_its_way_still_waits_for_ready(harness: Harness) -> None:
+    tab = harness.open_tab()
+    first, agent = await harness.start_run(tab)
+    agent.reset_outcome = "held"
+    tab.socket.hold_sends()             # a slow link: the exit's send takes a while
+    agent.exit()
+    await tab.socket.until_send_blocked()
+    tab.socket.send_json(type="run", **program("print(2)"))  # the student presses Run again
+    await settle()
+    assert len(agent.claims) == 1, "claimed again before the agent said READY"
+
+    tab.socket.release_sends()
+    await tab.socket.expect("exit", run=first["run"])
+    agent.say_ready()
+    await tab.socket.expect("started")
+    assert len(agent.claims) == 2 and len(harness.scheduler.sandboxes) == 1
+
+
 @pytest.mark.parametrize("ending", [
     {"reason": "memory", "code": 137},                       # the agent cannot vouch for it
     {"reason": "failed", "limit": "processes", "code": 1},
