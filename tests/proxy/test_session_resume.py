@@ -114,6 +114,23 @@ async def test_output_printed_while_the_resume_catches_up_is_not_lost(
     await late_teardown(a)
 
 
+async def test_a_resume_while_the_old_socket_is_stuck_in_a_send_goes_on_live(harness: Harness) -> None:
+    a = harness.open_tab("A")
+    started, agent = await harness.start_run(a)
+    a.socket.hold_sends()               # the old peer vanished with its buffers full
+    agent.output(b"one\n")
+    await a.socket.until_send_blocked()
+
+    b = resume(harness, started, 0)
+    await b.socket.expect("resumed")
+    await b.socket.expect_output(b"one\n")
+    agent.output(b"two\n")
+    await b.socket.expect_output(b"two\n")  # not only once the old socket's send gives up
+    agent.exit()
+    await b.socket.expect("exit")
+    await late_teardown(a)
+
+
 # -- detached runs ---------------------------------------------------------------------------
 async def closes(tab: Tab, agent: ScriptedAgent) -> None:
     tab.socket.close()
