@@ -40,6 +40,9 @@ class Attachment:
     send: Send
     sent_upto: int = 0       # replay offset this socket has been given
     live: bool = False
+    # Done once another socket has taken the run over (see _send_unless_replaced).
+    replaced: "asyncio.Future[None]" = dataclasses.field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class Run:
@@ -81,7 +84,9 @@ class Run:
     # -- attach / detach (resume) -------------------------------------------------------------
     def attach(self, send: Send, offset: int = 0) -> Attachment:
         """Make ``send`` the run's client, paused until ``catch_up``; the previous one is let go."""
-        self._client = Attachment(send, sent_upto=offset)
+        previous, self._client = self._client, Attachment(send, sent_upto=offset)
+        if previous is not None and not previous.replaced.done():
+            previous.replaced.set_result(None)
         self._relaying.clear()
         if self._detach_timer is not None:
             self._detach_timer.cancel()
@@ -159,10 +164,11 @@ class Run:
             log.warning("sandbox_lost", run=self.id, sandbox=self.sandbox.id, error=str(error))
         except Exception:  # noqa: BLE001 - whatever broke, the student gets an exit and the sandbox goes
             log.exception("relay_failed", run=self.id)
-        try:
-            await self._finish(result)  # tell the student first; a reset or teardown takes a moment
-        finally:
-            self.lease.run_ended(self.sandbox, result)
+        # The lease first: whoever sees the run finished (a Run pressed at once, a resume) must
+        # find its sandbox resetting already, or the next claim would beat the agent's READY.
+        # This only starts the reset or the teardown; the student is not kept waiting for it.
+        self.lease.run_ended(self.sandbox, result)
+        await self._finish(result)
 
     async def _relay_events(self) -> Dict[str, Any]:
         agent = self.sandbox.agent
@@ -185,7 +191,7 @@ class Run:
         if output:
             client.sent_upto = self.replay.end
         try:
-            await client.send(message)
+            await _send_unless_replaced(client, message)
         except Exception:  # noqa: BLE001 - a dead socket means detach, not a dead run
             self.detach(client)
 
@@ -210,3 +216,18 @@ class Run:
         return {"run": self.id, "mode": self.mode, "sandbox": self.sandbox.id, "client": self.client,
                 "seconds": round(time.monotonic() - self.started_at, 3), "attached": self.attached,
                 "output_bytes": self.replay.end, "exit": self.exit}
+
+
+async def _send_unless_replaced(client: Attachment, message: Any) -> None:
+    """Send to ``client``, but stop waiting once another socket has resumed the run.
+
+    A send to a vanished peer blocks while its buffers are full, until its ping timeout
+    tens of seconds later; the relay must not wait that long to give the socket that
+    resumed its output (which is in the replay buffer for it).  The stuck send is left to
+    finish or fail on its own: cutting it off could leave half a frame on that socket."""
+    sending = asyncio.ensure_future(client.send(message))
+    await asyncio.wait((sending, client.replaced), return_when=asyncio.FIRST_COMPLETED)
+    if sending.done():
+        sending.result()  # raises what the send raised
+    else:
+        sending.add_done_callback(lambda task: task.cancelled() or task.exception())
