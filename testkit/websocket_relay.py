@@ -8,7 +8,7 @@ from typing import AsyncIterator
 
 import websockets
 
-from proxy.display import until_either_ends
+from proxy.relay import until_either_ends
 
 READ_CHUNK = 64 * 1024
 
