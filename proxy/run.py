@@ -66,6 +66,7 @@ class Run:
         self._relaying = asyncio.Event()     # a live client is attached, or nobody will come
         self._detach_timer: Optional[asyncio.TimerHandle] = None
         self._pump: Optional[asyncio.Task[None]] = None
+        self._stop_requested = False   # a stop was asked for: a lost agent then reads as stopped
 
     # -- start --------------------------------------------------------------------------------
     async def start(self, request: protocol.RunRequest) -> None:
@@ -142,7 +143,14 @@ class Run:
         await self._to_agent(lambda agent: agent.resize(cols, rows))
 
     async def stop(self) -> None:
+        self._stop_requested = True
         await self._to_agent(lambda agent: agent.stop())
+
+    def cut_off(self) -> None:
+        """The agent did not end the program when asked: drop the connection, so the relay
+        ends (as stopped) and the sandbox is released rather than reset."""
+        self._stop_requested = True
+        self.sandbox.agent.close()
 
     async def _to_agent(self, command: Callable[[AgentClient], Awaitable[None]]) -> None:
         if self.finished.is_set():
@@ -161,6 +169,8 @@ class Run:
         except asyncio.TimeoutError:
             result.update(reason="timeout", limit="wall")
         except AgentGone as error:
+            if self._stop_requested:
+                result.update(reason="stopped")
             log.warning("sandbox_lost", run=self.id, sandbox=self.sandbox.id, error=str(error))
         except Exception:  # noqa: BLE001 - whatever broke, the student gets an exit and the sandbox goes
             log.exception("relay_failed", run=self.id)

@@ -181,6 +181,8 @@ class Session:
             await asyncio.wait_for(run.finished.wait(), STOP_WAIT_SECONDS)
         except asyncio.TimeoutError:
             log.warning("stop_slow", run=run.id)
+            run.cut_off()   # its sandbox is not reused (proxy/lease.py); the run ends now
+            await asyncio.wait([asyncio.ensure_future(run.finished.wait())], timeout=STOP_WAIT_SECONDS)
 
     async def resume(self, request: protocol.ResumeRequest) -> None:
         owner = self.services.owner_elsewhere(request.run)

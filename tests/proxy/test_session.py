@@ -12,6 +12,7 @@ import json
 import pytest
 
 from proxy.run import HOST_GRACE_SECONDS
+from proxy.session import STOP_WAIT_SECONDS
 from scheduler.errors import Busy, SchedulerError, Unavailable
 from testkit.manual_clock import settle
 from tests.proxy.harness import Harness, program
@@ -436,3 +437,22 @@ async def test_stop_without_a_run_is_quietly_ignored(harness: Harness) -> None:
     tab.socket.send_json(type="stdin", data="x")
     await tab.socket.expect("error", code="bad_request")
     assert tab.socket.unread() == []
+
+
+async def test_a_run_that_will_not_stop_is_left_behind_for_a_fresh_sandbox(harness: Harness) -> None:
+    """A wedged agent ignores STOP: the next Run must not be claimed on the sandbox still
+    running the old program; it gets a fresh one, and the old one is released exactly once."""
+    harness.scheduler.agent_options = {"stop_exits": False}
+    tab = harness.open_tab()
+    first, stuck = await harness.start_run(tab)
+
+    tab.socket.send_json(type="run", **program("print(2)"))
+    await stuck.until(lambda: stuck.stops == 1)
+    harness.scheduler.agent_options = {}
+    await harness.clock.advance(STOP_WAIT_SECONDS + 1)
+    await tab.socket.expect("exit", run=first["run"], reason="stopped")
+    second = await tab.socket.expect("started")
+    fresh = harness.run(second["run"]).sandbox.agent
+    assert fresh is not stuck and len(stuck.claims) == 1, "never a second claim on the stuck sandbox"
+    await harness.scheduler.until(lambda: harness.scheduler.released == harness.scheduler.sandboxes[:1])
+    assert harness.counters["sandbox_replaced"] == 1
