@@ -48,14 +48,13 @@ class Balancer:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
 
-    def start(self) -> "Balancer":
+    def start(self) -> Balancer:
         haproxy = shutil.which("haproxy")
         if haproxy is None:
             raise RuntimeError("haproxy is missing: `make test` installs it (scripts/apt-packages.txt)")
-        log = open(os.path.join(self.directory, "haproxy.log"), "ab")
-        self.process = subprocess.Popen([haproxy, "-db", "-f", self.config_path], stdout=log, stderr=log,
-                                        stdin=subprocess.DEVNULL)
-        log.close()
+        with open(os.path.join(self.directory, "haproxy.log"), "ab") as log:
+            self.process = subprocess.Popen([haproxy, "-db", "-f", self.config_path], stdout=log, stderr=log,
+                                            stdin=subprocess.DEVNULL)
         until_sync(self._listening, 10, "haproxy to listen")
         return self
 
