@@ -2,12 +2,13 @@
 round-robin, no stickiness, as the ALB in terraform/ is.  `make test` installs haproxy."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from testkit.service import Service, free_port
 from testkit.waiting import until_sync
@@ -75,10 +76,57 @@ class Balancer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def replicas(count: int, env: Optional[dict] = None) -> List[Service]:
+def replicas(count: int, env: Optional[Dict[str, str]] = None) -> List[Service]:
     """``count`` services named r0, r1, ... that know each other's internal listeners."""
     services = [Service(env) for _ in range(count)]
     peers = ",".join(f"r{i}=127.0.0.1:{service.admin_port}" for i, service in enumerate(services))
     for i, service in enumerate(services):
         service.env.update(PYPLAY_REPLICA=f"r{i}", PYPLAY_PEERS=peers)
     return services
+
+
+@dataclasses.dataclass
+class Cluster:
+    """Replicas that know each other, behind one Balancer."""
+
+    services: List[Service]
+    balancer: Balancer
+
+    @classmethod
+    def start(cls, count: int = 2, env: Optional[Dict[str, str]] = None) -> Cluster:
+        services, started = replicas(count, env), []
+        try:
+            for service in services:
+                started.append(service.start())
+            return cls(services, Balancer(services).start())
+        except BaseException:
+            for service in started:
+                stop_and_purge(service)
+            raise
+
+    def replica(self, name: Optional[str]) -> Service:
+        return next(service for service in self.services if service.env["PYPLAY_REPLICA"] == name)
+
+    def other_than(self, name: Optional[str]) -> Service:
+        return next(service for service in self.services if service.env["PYPLAY_REPLICA"] != name)
+
+    def stop(self) -> List[str]:
+        """Stop everything; the sandboxes any replica left behind (none, if all is well)."""
+        self.balancer.stop()
+        return [left for service in self.services for left in stop_and_purge(service)]
+
+
+def stop_and_purge(service: Service) -> List[str]:
+    """Stop a replica and clean its state dir.  One killed with -9 leaves sandboxes that its
+    next start would purge; they are deleted here and returned, so callers can tell."""
+    service.stop()
+    left = service.runsc_ids()
+    for sandbox_id in left:
+        subprocess.run(["timeout", "30", shutil.which("runsc") or "runsc", "--root",
+                        os.path.join(service.state_dir, "runsc"), "delete", "-force", sandbox_id],
+                       capture_output=True)
+    still = service.runsc_ids()
+    service.cleanup()
+    if still:
+        raise RuntimeError(f"runsc could not delete {still}")
+    return left

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from typing import Iterator, List, Tuple
+from typing import Iterator
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
 from proxy.replicas import owner_of
-from testkit.balancer import Balancer, replicas
+from testkit.balancer import Balancer, Cluster
 from testkit.client import connect, next_json, read_until, run_program
 from testkit.service import Service
 from tests.conftest import _require_sandbox_tools
@@ -29,57 +27,28 @@ PYGAME = ("import pygame\npygame.init()\nscreen = pygame.display.set_mode((120, 
           "while True:\n    pygame.event.pump()\n    screen.fill((0, 120, 255))\n    pygame.display.flip()\n"
           "    clock.tick(20)\n")
 ENV = {"PYPLAY_POOL_PYTHON": "1", "PYPLAY_POOL_PYGAME": "1", "PYPLAY_RESUME_GRACE_SECONDS": "30"}
-Cluster = Tuple[List[Service], Balancer]
 
 
-def _start_cluster() -> Cluster:
+def _cluster(killing: bool) -> Iterator[Cluster]:
     _require_sandbox_tools()
-    services = replicas(2, ENV)
-    started: List[Service] = []
+    cluster = Cluster.start(2, ENV)
     try:
-        for service in services:
-            started.append(service.start())
-        return services, Balancer(services).start()
-    except BaseException:
-        for service in started:
-            _stop_and_purge(service)
-        raise
-
-
-def _stop_and_purge(service: Service) -> None:
-    """Stop a replica; one killed with -9 leaves sandboxes its next start would purge: do it here."""
-    service.stop()
-    for sandbox_id in service.runsc_ids():
-        subprocess.run(["timeout", "30", "runsc", "--root", os.path.join(service.state_dir, "runsc"),
-                        "delete", "-force", sandbox_id], capture_output=True)
-    leftovers = service.runsc_ids()
-    service.cleanup()
-    assert leftovers == [], f"sandboxes left behind by replica {service.env['PYPLAY_REPLICA']}: {leftovers}"
-
-
-def _cluster() -> Iterator[Cluster]:
-    services, balancer = _start_cluster()
-    try:
-        yield services, balancer
+        yield cluster
     finally:
-        balancer.stop()
-        for service in services:
-            _stop_and_purge(service)
+        left = cluster.stop()
+        # A replica killed with -9 leaves its sandboxes (purged at its next start); no other may.
+        assert killing or left == [], f"sandboxes left behind: {left}"
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    yield from _cluster()
+    yield from _cluster(killing=False)
 
 
 @pytest.fixture
 def doomed_cluster() -> Iterator[Cluster]:
     """One replica of it gets killed."""
-    yield from _cluster()
-
-
-def _replica(services: List[Service], name: str) -> Service:
-    return next(service for service in services if service.env["PYPLAY_REPLICA"] == name)
+    yield from _cluster(killing=True)
 
 
 def _counter(service: Service, name: str) -> float:
@@ -96,7 +65,7 @@ async def _rfb_greeting(url: str) -> bytes:
 
 
 async def test_a_run_works_whichever_replica_each_connection_lands_on(cluster: Cluster) -> None:
-    services, balancer = cluster
+    services, balancer = cluster.services, cluster.balancer
     ws = await connect(balancer.url)
     result = await run_program(ws, "print('hello from', 6 * 7)")
     assert result.exit["reason"] == "exited" and "hello from 42" in result.text
@@ -125,7 +94,7 @@ async def _exit(ws) -> dict:
 
 
 async def test_a_resume_after_a_drop_loses_nothing_on_either_replica(cluster: Cluster) -> None:
-    services, balancer = cluster
+    services, balancer = cluster.services, cluster.balancer
     first = await connect(balancer.url)
     await first.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": COUNTER}]}))
     started = await next_json(first, 30)
@@ -158,13 +127,13 @@ async def _resume(balancer: Balancer, started: dict, offset: int):
 
 
 async def test_a_rest_stop_works_on_any_replica(cluster: Cluster) -> None:
-    services, balancer = cluster
+    balancer = cluster.balancer
     ws = await connect(balancer.url)
     await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py",
                                                        "text": "print('up', flush=True)\ninput()"}]}))
     started = await next_json(ws, 30)
     await read_until(ws, b"up")
-    other = next(service for service in services if service.env["PYPLAY_REPLICA"] != owner_of(started["run"]))
+    other = cluster.other_than(owner_of(started["run"]))
     request = urllib.request.Request(f"{other.admin}/v1/runs/{started['run']}", method="DELETE")
     with urllib.request.urlopen(request, timeout=5) as answer:
         assert answer.status == 202 and json.loads(answer.read()) == {"stopping": started["run"]}
@@ -174,13 +143,13 @@ async def test_a_rest_stop_works_on_any_replica(cluster: Cluster) -> None:
 
 
 async def test_a_replica_killed_mid_run_is_noticed_within_two_seconds(doomed_cluster: Cluster) -> None:
-    services, balancer = doomed_cluster
+    balancer = doomed_cluster.balancer
     ws = await connect(balancer.url)
     await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py",
                                                        "text": "print('up', flush=True)\ninput()"}]}))
     started = await next_json(ws, 30)
     await read_until(ws, b"up")
-    dead = _replica(services, owner_of(started["run"]))
+    dead = doomed_cluster.replica(owner_of(started["run"]))
 
     killed_at = time.monotonic()
     dead.process.send_signal(signal.SIGKILL)
@@ -202,7 +171,7 @@ async def test_a_replica_killed_mid_run_is_noticed_within_two_seconds(doomed_clu
 
 
 async def test_the_public_port_of_a_replica_refuses_the_operator_api(cluster: Cluster) -> None:
-    services, balancer = cluster
+    services, balancer = cluster.services, cluster.balancer
     for path in ("/v1/runs", "/metrics"):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"http://127.0.0.1:{balancer.port}{path}", timeout=5)
