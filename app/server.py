@@ -72,7 +72,7 @@ def create_apps(config: Config, scheduler: Optional[Scheduler] = None) -> Tuple[
     internal.on_request(lambda request: check_internal(config, request))
     _add_sockets(internal, services)
     _add_health(internal, services)
-    _add_metrics(internal, services)
+    _add_operations(internal, services)
     add_run_routes(internal, services)
     return public, internal
 
@@ -94,7 +94,10 @@ def _new_app(prefix: str, config: Config, services: Services) -> Sanic:
 
 def _add_lifecycle(app: Sanic, services: Services) -> None:
     async def shut_down() -> None:
-        """Stop every run while its socket is still open, so each student is told; then stop."""
+        """Drain (PYPLAY_DRAIN_SECONDS), then stop every run while its socket is still open, so
+        each student is told; then stop."""
+        services.draining = True
+        await _drain(services, services.config.drain_seconds)
         runs = [run for run in services.registry.all() if not run.finished.is_set()]
         log.info("shutting_down", runs=len(runs))
         for run in runs:
@@ -120,6 +123,18 @@ def _add_lifecycle(app: Sanic, services: Services) -> None:
     async def stop_scheduler(app: Sanic) -> None:
         await services.scheduler.close()
         log.info("service_stopped")
+
+
+async def _drain(services: Services, seconds: float) -> None:
+    """Not ready any more (the balancer sends new students elsewhere); runs in progress get
+    up to ``seconds`` to end on their own."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        live = [run for run in services.registry.all() if not run.finished.is_set()]
+        if not live:
+            return
+        await asyncio.wait([asyncio.ensure_future(run.finished.wait()) for run in live],
+                           timeout=deadline - asyncio.get_running_loop().time(), return_when=asyncio.FIRST_COMPLETED)
 
 
 def _add_sockets(app: Sanic, services: Services) -> None:
@@ -163,16 +178,25 @@ def _add_health(app: Sanic, services: Services) -> None:
 
     @app.get("/readyz")
     async def readyz(_request: Request) -> response.HTTPResponse:
-        problem = services.scheduler.ready_problem()
+        problem = "draining" if services.draining else services.scheduler.ready_problem()
         if problem:
             return response.json({"status": "unavailable", "reason": problem}, status=503)
         return response.json({"status": "ready"})
 
 
-def _add_metrics(app: Sanic, services: Services) -> None:
+def _add_operations(app: Sanic, services: Services) -> None:
+    @app.post("/v1/drain")
+    async def drain(_request: Request) -> response.HTTPResponse:
+        """Take no new students (readiness fails, so the balancer stops sending them);
+        everything in progress goes on until the replica is stopped."""
+        services.draining = True
+        log.info("draining", runs=sum(1 for run in services.registry.all() if not run.finished.is_set()))
+        return response.json({"status": "draining", "replica": services.replica})
+
     @app.get("/metrics")
     async def metrics(_request: Request) -> response.HTTPResponse:
-        gone = {"forward_peer_gone": services.forwarder.gone if services.forwarder else 0}
+        gone = {"forward_peer_gone": services.forwarder.gone if services.forwarder else 0,
+                "draining": int(services.draining)}
         text = render_metrics({**services.scheduler.stats(), **services.counters, **gone}, services.registry.all(),
                               services.replica)
         return response.text(text, content_type="text/plain; version=0.0.4")

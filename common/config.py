@@ -77,6 +77,7 @@ class Config:
     peer_discovery: str = "static"           # static | consul (under Nomad: the service below)
     peer_service: str = "pyplay-internal"    # the Consul service of the replicas' internal listeners
     peer_connect_seconds: float = 1.5        # a peer that does not answer in this is dead: the client hears `gone`
+    drain_seconds: float = 0.0               # on SIGTERM: runs get this long to end on their own, then stop
     # Logs
     log_format: str = "auto"                 # auto | json | console
     limits: Limits = dataclasses.field(default_factory=Limits)

@@ -1,4 +1,9 @@
-# pyplay control service: the Sanic app the IDE talks to (ws://HOST/ and /v1/...).
+# pyplay control service: the Sanic app the IDE talks to (ws://HOST/ and /v1/session).
+#
+# Every instance is a replica that can take any socket: a run's id names the replica that
+# owns it, and a display socket, resume or REST call that lands elsewhere is forwarded to
+# the owner's internal port (8001, cluster network only), found in Consul. The load
+# balancer needs no stickiness.
 #
 # In this version the control service *is* the proxy: the process that dispatches a
 # sandbox (scheduler/nomad.py) also holds the student's WebSocket and joins it to the
@@ -13,7 +18,8 @@
 #
 # It needs a Nomad ACL token that may dispatch, read and purge pyplay-sandbox children,
 # stored once as a Nomad variable (see docs/operators.md):
-#   nomad var put nomad/jobs/pyplay nomad_token=<secret id> consul_token=<secret id>
+#   nomad var put nomad/jobs/pyplay nomad_token=<secret id> consul_token=<secret id> \
+#       admin_token=<random, for the internal port's REST and /metrics>
 
 variable "image" {
   type        = string
@@ -84,6 +90,11 @@ job "pyplay" {
       port "http" {
         static = 8000
       }
+      # The internal listener: operators' REST and /metrics, and the sockets another
+      # replica forwards here for a run this one owns. Cluster network only (security.tf).
+      port "internal" {
+        static = 8001
+      }
     }
 
     task "pyplay" {
@@ -96,7 +107,7 @@ job "pyplay" {
 
       config {
         image           = "${var.image}:${var.image_tag}"
-        ports           = ["http"]
+        ports           = ["http", "internal"]
         privileged      = false
         cap_drop        = ["ALL"]
         readonly_rootfs = true
@@ -106,6 +117,13 @@ job "pyplay" {
         PYPLAY_SCHEDULER       = "nomad"
         PYPLAY_HOST            = "0.0.0.0"
         PYPLAY_PORT            = "8000"
+        PYPLAY_ADMIN_HOST      = "0.0.0.0"
+        PYPLAY_ADMIN_PORT      = "8001"
+        # Every run id names its replica; any replica forwards a socket for another's run
+        # to it, found in Consul as the service below.
+        PYPLAY_REPLICA         = "${NOMAD_SHORT_ALLOC_ID}"
+        PYPLAY_PEER_DISCOVERY  = "consul"
+        PYPLAY_PEER_SERVICE    = "pyplay-internal"
         PYPLAY_ALLOWED_ORIGINS = var.allowed_origins
         PYPLAY_LOG_FORMAT      = "json"
         # The local Nomad and Consul agents; they forward to the servers.
@@ -123,6 +141,7 @@ job "pyplay" {
           {{ with nomadVar "nomad/jobs/pyplay" }}
           NOMAD_TOKEN={{ .nomad_token }}
           CONSUL_HTTP_TOKEN={{ .consul_token }}
+          PYPLAY_ADMIN_TOKEN={{ .admin_token }}
           {{ end }}
         EOT
       }
@@ -149,6 +168,21 @@ job "pyplay" {
           name     = "ready"
           type     = "http"
           path     = "/readyz"
+          interval = "5s"
+          timeout  = "2s"
+        }
+      }
+
+      service {
+        name = "pyplay-internal"
+        port = "internal"
+        tags = ["replica:${NOMAD_SHORT_ALLOC_ID}"]
+
+        # TCP: the listener wants the admin token for HTTP; a replica that died fails this
+        # within seconds, and peers then answer its students `gone`.
+        check {
+          name     = "listening"
+          type     = "tcp"
           interval = "5s"
           timeout  = "2s"
         }

@@ -45,6 +45,7 @@ class Services:
     registry: RunRegistry
     replica: str = dataclasses.field(default_factory=made_up_replica_name)
     forwarder: Optional[Forwarder] = None      # None: a single replica, nothing to forward to
+    draining: bool = False                     # not ready for new students; runs go on
     counters: Dict[str, int] = dataclasses.field(
         default_factory=lambda: dict.fromkeys((*LEASE_COUNTERS, *FORWARD_COUNTERS), 0))
 

@@ -29,6 +29,9 @@ resource "aws_lb_target_group" "pyplay" {
   }
 }
 
+# Only what students need reaches the service from the internet: the session socket, the
+# display socket and health. Everything else (there is nothing else on port 8000 now; the
+# operators' REST and /metrics are on the internal port) gets a 404 from the balancer itself.
 resource "aws_lb_listener" "https" {
   load_balancer_arn = aws_lb.pyplay.arn
   port              = 443
@@ -37,9 +40,34 @@ resource "aws_lb_listener" "https" {
   certificate_arn   = var.certificate_arn
 
   default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "application/json"
+      message_body = "{\"error\": \"not found\"}"
+      status_code  = "404"
+    }
+  }
+}
+
+resource "aws_lb_listener_rule" "students" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.pyplay.arn
   }
+
+  condition {
+    path_pattern {
+      values = local.student_paths
+    }
+  }
+}
+
+locals {
+  # The session socket (at / and /v1/session), the display socket, and health.
+  student_paths = ["/", "/v1/session", "/v1/runs/*/vnc", "/healthz", "/readyz"]
 }
 
 resource "aws_lb_listener" "http" {

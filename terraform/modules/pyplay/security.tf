@@ -77,6 +77,15 @@ resource "aws_vpc_security_group_ingress_rule" "proxy_from_lb" {
   referenced_security_group_id = aws_security_group.lb.id
 }
 
+resource "aws_vpc_security_group_ingress_rule" "proxy_from_proxy" {
+  security_group_id            = aws_security_group.proxy.id
+  description                  = "The internal port: replicas forward a run's sockets to its owner"
+  ip_protocol                  = "tcp"
+  from_port                    = 8001
+  to_port                      = 8001
+  referenced_security_group_id = aws_security_group.proxy.id
+}
+
 # ---------------------------------------------------------------- sandbox clients
 
 resource "aws_vpc_security_group_ingress_rule" "sandbox_from_proxy" {
