@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence
 
 from bench.classroom_sim import ProcessTree, RunRecord, Student, mix
 from bench.stats import percentile, summary_row, table
-from scheduler.config import Config
+from common.config import Config
 from tests.service import Service
 
 LIFECYCLES = ("session", "run")   # the second is the baseline

@@ -12,7 +12,7 @@ from typing import Any, AsyncIterator, Callable, Iterator, List
 
 import pytest
 
-from scheduler.config import Config
+from common.config import Config
 from scheduler.nomad import NomadScheduler
 from tests.nomad.fake_cluster import FakeCluster
 from tests.nomad.openapi_spec import SPEC_PATH, NomadSpec

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.config import ConfigError
+from common.config import ConfigError
 from scheduler.consul import ConsulClient, consul_base_url
 from scheduler.nomad import NomadSettings
 
@@ -85,7 +85,7 @@ def test_consul_client_reads_health_from_the_fake(cluster):
 
 
 def test_the_service_builds_a_nomad_scheduler_from_config_and_environment():
-    from scheduler.config import Config
+    from common.config import Config
     from scheduler.nomad import NomadScheduler
 
     scheduler = NomadScheduler.from_config(Config(scheduler="nomad"), {"NOMAD_ADDR": "https://nomad:4646",
