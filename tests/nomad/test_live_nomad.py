@@ -25,7 +25,7 @@ import pytest
 from common.config import Config
 from scheduler.errors import Unavailable
 from scheduler.nomad import NomadScheduler, NomadSettings
-from scheduler.nomad_client import NomadAPI
+from scheduler.nomad.api import NomadAPI
 from tests.nomad.hcl_files import JOBSPECS, REPO
 
 NOMAD = shutil.which("nomad")

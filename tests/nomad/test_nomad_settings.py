@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from common.config import ConfigError
-from scheduler.consul import ConsulClient, consul_base_url
+from scheduler.nomad.consul import ConsulClient, consul_base_url
 from scheduler.nomad import NomadSettings
 
 
@@ -95,6 +95,6 @@ def test_the_service_builds_a_nomad_scheduler_from_config_and_environment():
         assert scheduler._settings.job == "sandbox-b"
         assert set(scheduler.stats()) >= {"pool_ready_python", "sandboxes_live", "acquired_warm", "acquired_cold"}
     finally:
-        scheduler._nomad.close()
-        scheduler._consul.close()
-        scheduler._executor.shutdown()
+        scheduler._cluster.nomad.close()
+        scheduler._cluster.consul.close()
+        scheduler._cluster.executor.shutdown()
