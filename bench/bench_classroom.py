@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence
 
 from bench.classroom_sim import ProcessTree, RunRecord, Student, mix
 from bench.stats import percentile, summary_row, table
-from scheduler.config import Config
+from common.config import Config
 from testkit.service import Service
 
 LIFECYCLES = ("session", "run")   # the second is the baseline
@@ -80,7 +80,7 @@ class Classroom:
         self.service = Service({"PYPLAY_SANDBOX_PER": lifecycle,
                                 **{f"PYPLAY_POOL_{mode.upper()}": str(size) for mode, size in pools.items()}})
 
-    def __enter__(self) -> "Classroom":
+    def __enter__(self) -> Classroom:
         try:
             self.service.start(wait_ready=180)
         except BaseException:

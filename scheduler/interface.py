@@ -37,14 +37,15 @@ class Claim:
     limits: Limits
 
 
-@dataclasses.dataclass(frozen=True)
+# Events come one per chunk a program writes, many a second per run: slots keep them small.
+@dataclasses.dataclass(frozen=True, slots=True)
 class Output:
     """Bytes the program wrote to its terminal."""
 
     data: bytes
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class WindowResized:
     """The program resized its window (display modes)."""
 
@@ -52,7 +53,7 @@ class WindowResized:
     height: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Exited:
     """The run is over: the agent's EXIT (``code``, ``reason``, ``limit``, ``signal``, ``reusable``)."""
 

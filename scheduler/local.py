@@ -17,11 +17,12 @@ from typing import Awaitable, Callable, Dict, List, Optional, Tuple
 
 from common.config import REPO, Config
 from common.logs import get_logger
-from sandbox.modes import MODES, has_display
+from sandbox.modes import has_display
 from scheduler import bundle
+from scheduler.acquire import Acquirer
 from scheduler.admission import AdmissionLine
 from scheduler.agent_client import WireAgentClient, open_endpoint
-from scheduler.errors import AgentGone, SandboxFailed, SchedulerError, Unavailable
+from scheduler.errors import AgentGone, SandboxFailed, Unavailable
 from scheduler.interface import Sandbox, Scheduler, Streams, WaitNotice
 from scheduler.pool import WarmPool
 from scheduler.runsc import sandbox_ids
@@ -51,13 +52,17 @@ class LocalScheduler(Scheduler):
         self.config = config
         self._records: Dict[str, _Record] = {}
         self._starting = asyncio.Semaphore(config.max_starting)
-        self._pool = WarmPool(dict(config.pool_sizes), self._create, self.release,
-                              may_grow=lambda: self._has_room() and not len(self._line),
-                              refill_delay=config.refill_delay_seconds)
         self._line = AdmissionLine(config.queue_limit, config.acquire_seconds)
+        # Refills do not start while sessions wait in line: the room is theirs.
+        self._pool = WarmPool(dict(config.pool_sizes), self._create, self.release,
+                              room=lambda: not len(self._line) and self._has_room(), unusable=self._unusable,
+                              on_change=self._line.room_changed, refill_delay=config.refill_delay_seconds)
+        self._acquirer = Acquirer(self._pool, self._line, has_room=self._has_room, start=self._start_cold,
+                                  discard=self.release, seconds=config.acquire_seconds,
+                                  on_start_ended=self._line.room_changed)
         self._runsc = shutil.which(config.runsc) or config.runsc
         self._closed = False
-        self.counters = {"sandboxes_created": 0, "sandboxes_failed": 0, "acquired_warm": 0, "acquired_cold": 0}
+        self.counters = {"sandboxes_created": 0, "sandboxes_failed": 0}
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -70,6 +75,7 @@ class LocalScheduler(Scheduler):
 
     async def close(self) -> None:
         self._closed = True
+        self._acquirer.close()
         await self._pool.close()
         while self._records:  # a cancelled refill may still be tearing its sandbox down
             await asyncio.gather(*(self._destroy(record) for record in list(self._records.values())),
@@ -91,31 +97,13 @@ class LocalScheduler(Scheduler):
 
     # -- handing out sandboxes ----------------------------------------------------------------
     async def acquire(self, mode: str, waiting: Optional[WaitNotice] = None) -> Sandbox:
-        if mode not in MODES:
-            raise SchedulerError(f"unknown mode {mode!r}")
-        if self._closed:
-            raise Unavailable("the scheduler is shutting down")
-        sandbox = self._take_warm(mode) if not len(self._line) else None  # no jumping the line
-        if sandbox is not None:
-            return sandbox
-        await self._line.wait_for_room(lambda: self._pool.ready_count(mode) > 0 or self._has_room(), waiting)
-        sandbox = self._take_warm(mode)
-        if sandbox is not None:
-            return sandbox
-        if waiting is not None:
-            waiting("starting", 0)
+        return await self._acquirer.acquire(mode, waiting)
+
+    async def _start_cold(self, mode: str) -> Sandbox:
         try:
-            sandbox = await asyncio.wait_for(self._create(mode), self.config.acquire_seconds)
+            return await asyncio.wait_for(self._create(mode), self.config.acquire_seconds)
         except asyncio.TimeoutError:
             raise Unavailable(f"no {mode} sandbox within {self.config.acquire_seconds}s") from None
-        self.counters["acquired_cold"] += 1
-        return sandbox
-
-    def _take_warm(self, mode: str) -> Optional[Sandbox]:
-        sandbox = self._pool.take(mode)
-        if sandbox is not None:
-            self.counters["acquired_warm"] += 1
-        return sandbox
 
     def _has_room(self) -> bool:
         return len(self._records) < self.config.max_sandboxes
@@ -209,12 +197,18 @@ class LocalScheduler(Scheduler):
         return lambda: open_endpoint(endpoint)
 
     async def _watch(self, record: _Record) -> None:
-        """A pooled sandbox that dies is replaced; one in use is noticed by its run."""
+        """A pooled sandbox whose runsc exits is replaced at once; one in use is noticed by its run."""
         if record.process is not None:
             await record.process.wait()
-        if record.sandbox is not None and self._pool.forget(record.sandbox):
-            log.warning("pooled_sandbox_died", sandbox=record.id, log=self._agent_log(record))
-            await self._destroy(record)
+        await self._pool.drop_unusable()
+
+    async def _unusable(self, sandbox: Sandbox) -> str:
+        record = self._records.get(sandbox.id)
+        if record is None:
+            return "it was destroyed"
+        if record.process is not None and record.process.returncode is not None:
+            return f"runsc exited with {record.process.returncode}: {self._agent_log(record)}"
+        return ""
 
     async def _destroy(self, record: _Record) -> None:
         """Idempotent, and safe to call from a task being cancelled: the work runs to the end."""
@@ -229,8 +223,7 @@ class LocalScheduler(Scheduler):
             shutil.rmtree(record.directory, ignore_errors=True)
             self._records.pop(record.id, None)
             self._line.room_changed()
-            if not self._closed:  # at capacity the pool skipped its refills; room came back
-                self._pool.start()
+            self._pool.refill_all()  # at capacity the pool skipped its refills; room came back
 
     async def _stop_sandbox(self, record: _Record) -> None:
         if record.sandbox is not None:
@@ -286,6 +279,7 @@ class LocalScheduler(Scheduler):
         for mode, _ in self.config.pool_sizes:
             values[f"pool_ready_{mode}"] = self._pool.ready_count(mode)
         values.update(self.counters)
+        values.update(self._acquirer.counts)
         values["pool_refill_failures"] = self._pool.failures
         return values
 

@@ -6,29 +6,31 @@ import asyncio
 import dataclasses
 from typing import List
 
+from common.config import Config
 from proxy.lease import COUNTERS, SessionSandbox
-from sandbox import wire
-from scheduler.config import Config
+from scheduler.errors import AgentGone
 from testkit.waiting import until
 
 
-class FakeLink:
+class FakeAgent:
     def __init__(self, answers_ready: bool) -> None:
         self.hello = {"reset": True}
         self.closed = False
         self._answers_ready = answers_ready
 
-    async def recv(self) -> wire.Frame:
-        if not self._answers_ready:
-            await asyncio.Event().wait()  # an agent that never comes back from its reset
-        return wire.Frame(wire.Kind.READY, b'{"runs": 1}')
+    async def reset(self, timeout: float) -> bool:
+        if not self._answers_ready:  # an agent that never comes back from its reset
+            await asyncio.sleep(timeout)
+            raise AgentGone(f"the agent was not ready again within {timeout:g}s")
+        return True
 
 
 @dataclasses.dataclass
 class FakeSandbox:
     id: str
     mode: str
-    link: FakeLink
+    agent: FakeAgent
+    can_reset: bool = True
 
 
 class FakeScheduler:
@@ -38,7 +40,7 @@ class FakeScheduler:
         self.answers_ready = answers_ready
 
     async def acquire(self, mode, waiting=None):
-        self.made.append(FakeSandbox(f"s{len(self.made)}", mode, FakeLink(self.answers_ready)))
+        self.made.append(FakeSandbox(f"s{len(self.made)}", mode, FakeAgent(self.answers_ready)))
         return self.made[-1]
 
     async def release(self, sandbox):

@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator, Callable, Iterator, List
 
 import pytest
 
-from scheduler.config import Config
+from common.config import Config
 from scheduler.nomad import NomadScheduler
 from testkit.waiting import until_sync
 from tests.scheduler.nomad.fake_cluster import FakeCluster

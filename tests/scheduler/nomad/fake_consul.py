@@ -1,4 +1,4 @@
-"""A fake Consul: only ``GET /v1/health/service/<name>`` (the one call scheduler/consul.py makes).
+"""A fake Consul: only ``GET /v1/health/service/<name>`` (the one call scheduler/nomad/consul.py makes).
 
 There is no published OpenAPI spec for Consul here, so this fake is deliberately minimal
 and strict about its one endpoint instead: any other path, method or query parameter is

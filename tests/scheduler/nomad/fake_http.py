@@ -21,11 +21,11 @@ class Reply:
     drop: bool = False          # close the connection without answering (a lost response)
 
     @classmethod
-    def json(cls, status: int, value: Any, **headers: str) -> "Reply":
+    def json(cls, status: int, value: Any, **headers: str) -> Reply:
         return cls(status, json.dumps(value).encode(), {"Content-Type": "application/json", **headers})
 
     @classmethod
-    def text(cls, status: int, message: str) -> "Reply":
+    def text(cls, status: int, message: str) -> Reply:
         return cls(status, message.encode(), {"Content-Type": "text/plain; charset=utf-8"})
 
 
@@ -35,7 +35,7 @@ class App(Protocol):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
-    server: "_Server"
+    server: _Server
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

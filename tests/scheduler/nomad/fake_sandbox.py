@@ -45,7 +45,7 @@ class FakeSandbox:
     ended: bool = False               # a run ended not reusable: the agent has exited
     servers: List[asyncio.base_events.Server] = dataclasses.field(default_factory=list)
     writers: List[asyncio.StreamWriter] = dataclasses.field(default_factory=list)
-    tasks: List["asyncio.Task[None]"] = dataclasses.field(default_factory=list)
+    tasks: List[asyncio.Task[None]] = dataclasses.field(default_factory=list)
 
     def _track(self, writer: asyncio.StreamWriter) -> None:
         self.writers.append(writer)

@@ -73,7 +73,7 @@ class SandboxJobspec:
     service: Dict[str, Any]
 
     @classmethod
-    def load(cls, path: pathlib.Path = SANDBOX_JOBSPEC) -> "SandboxJobspec":
+    def load(cls, path: pathlib.Path = SANDBOX_JOBSPEC) -> SandboxJobspec:
         document = load(path)
         (job_id, job), = blocks(document, "job")
         (_, group), = blocks(job, "group")

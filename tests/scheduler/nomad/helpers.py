@@ -2,38 +2,36 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any, Dict, List, Optional, Tuple
 
+from common.config import Config
 from proxy.lease import COUNTERS as LEASE_COUNTERS
 from proxy.lease import SessionSandbox
-from sandbox import wire
 from sandbox.limits import Limits
-from scheduler.agent_link import AgentLink
-from scheduler.base import Sandbox, Scheduler, WaitNotice
-from scheduler.config import Config
+from scheduler.interface import AgentClient, AgentEvent, Claim, Exited, Sandbox, Scheduler, WaitNotice
 
 
 def claim_message(entry: str = "main.py", text: str = "print('hi')",
-                  limits: Optional[Limits] = None) -> Dict[str, Any]:
-    """A CLAIM as proxy/run.py sends it (files as protocol.wire_files encodes them)."""
-    return {"entry": entry, "files": [{"path": entry, "data": base64.b64encode(text.encode()).decode("ascii")}],
-            "term": {"cols": 80, "rows": 24}, "limits": (limits or Limits()).to_wire()}
+                  limits: Optional[Limits] = None) -> Claim:
+    """A claim as proxy/run.py makes it."""
+    return Claim(entry, ((entry, text.encode()),), 80, 24, limits or Limits())
 
 
-async def claim_and_run(link: AgentLink, timeout: float = 30.0,
-                        claim: Optional[Dict[str, Any]] = None) -> List[wire.Frame]:
+async def claim_and_run(agent: AgentClient, timeout: float = 30.0,
+                        claim: Optional[Claim] = None) -> List[AgentEvent]:
     """Claim the sandbox (a one-line program unless ``claim`` says otherwise) and collect its
-    frames up to EXIT, as proxy/run.py does (Run.start, then Run._relay_frames)."""
-    await link.send_json(wire.Kind.CLAIM, claim or claim_message())
-    frames: List[wire.Frame] = []
+    events up to Exited, as proxy/run.py does (Run.start, then Run._relay_events)."""
+    async def collect() -> List[AgentEvent]:
+        await agent.claim(claim or claim_message(), timeout)
+        return [event async for event in agent.events()]
 
-    async def collect() -> None:
-        while not frames or frames[-1].kind != wire.Kind.EXIT:
-            frames.append(await link.recv())
+    return await asyncio.wait_for(collect(), timeout)
 
-    await asyncio.wait_for(collect(), timeout)
-    return frames
+
+def exit_of(events: List[AgentEvent]) -> Dict[str, Any]:
+    """The run's EXIT, from the last of its events."""
+    assert isinstance(events[-1], Exited), events
+    return events[-1].result
 
 
 class Session:
@@ -57,8 +55,7 @@ class Session:
         self.lease.begin_run(sandbox)
         result: Dict[str, Any] = {"code": -1, "reason": "failed", "limit": None, "signal": None}
         try:
-            frames = await claim_and_run(sandbox.link, timeout, claim_message(text=text, limits=limits))
-            result = frames[-1].json()
+            result = exit_of(await claim_and_run(sandbox.agent, timeout, claim_message(text=text, limits=limits)))
         finally:
             self.lease.run_ended(sandbox, result)
         return sandbox, result

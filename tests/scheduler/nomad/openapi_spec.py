@@ -94,7 +94,7 @@ class NomadSpec:
 
     @classmethod
     @functools.lru_cache(maxsize=1)
-    def load(cls, path: pathlib.Path = SPEC_PATH) -> "NomadSpec":
+    def load(cls, path: pathlib.Path = SPEC_PATH) -> NomadSpec:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         with open(path, encoding="utf-8") as stream:
             return cls(yaml.load(stream, Loader=loader))

@@ -1,7 +1,7 @@
 """The fake Nomad refuses what Nomad's OpenAPI spec does not allow, in both directions.
 
 These tests show the guard works (so a passing scheduler test means "spec-conformant"),
-and record why scheduler/nomad_client.py does not use two of python-nomad's helpers.
+and record why scheduler/nomad/api.py does not use two of python-nomad's helpers.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import nomad
 import nomad.api.exceptions as nomad_errors
 import pytest
 
-from scheduler.nomad_client import NomadAPI
+from scheduler.nomad.api import NomadAPI
 from tests.scheduler.nomad.fake_http import Reply
 from tests.scheduler.nomad.openapi_spec import SpecViolation
 

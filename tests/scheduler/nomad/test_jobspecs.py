@@ -8,8 +8,17 @@ import pytest
 from sandbox.limits import Limits
 from scheduler import bundle
 from scheduler.nomad import ALLOC_TAG, NomadSettings
-from tests.scheduler.nomad.hcl_files import (JOBSPECS, SANDBOX_JOBSPEC, blocks, heredoc_body, load, loads, only,
-                                   render, variable_defaults)
+from tests.scheduler.nomad.hcl_files import (
+    JOBSPECS,
+    SANDBOX_JOBSPEC,
+    blocks,
+    heredoc_body,
+    load,
+    loads,
+    only,
+    render,
+    variable_defaults,
+)
 
 MiB = 1024 * 1024
 SERVICE_JOBS = ("pyplay.nomad.hcl", "autoscaler.nomad.hcl")

@@ -21,10 +21,10 @@ from typing import Iterator, List
 
 import pytest
 
-from scheduler.base import Unavailable
-from scheduler.config import Config
+from common.config import Config
+from scheduler.errors import Unavailable
 from scheduler.nomad import NomadScheduler, NomadSettings
-from scheduler.nomad_client import NomadAPI
+from scheduler.nomad.api import NomadAPI
 from testkit.waiting import until_sync
 from tests.scheduler.nomad.hcl_files import JOBSPECS, REPO
 

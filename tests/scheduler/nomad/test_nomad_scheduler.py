@@ -7,11 +7,12 @@ import time
 
 import pytest
 
-from sandbox import wire
-from scheduler.base import Busy, Unavailable
+from proxy.errors import public_error
+from scheduler.errors import Busy, Unavailable
+from scheduler.interface import Exited, Output
 from testkit.waiting import until
 from tests.scheduler.nomad.fake_nomad import FAIL, HOLD, SILENT, UNHEALTHY, UNPLACED
-from tests.scheduler.nomad.helpers import Session, claim_and_run
+from tests.scheduler.nomad.helpers import Session, claim_and_run, exit_of
 
 PYTHON_ONLY_POOL = (("python", 2), ("pygame", 0), ("turtle", 0))
 
@@ -25,14 +26,14 @@ async def test_dispatch_then_running_then_healthy_then_claimed(cluster, make_sch
     assert child is not None and child["ParentID"] == "pyplay-sandbox"
     assert child["Meta"] == {"mode": "python", "pool": "cold", "owner": "test-owner"}
     assert child["DispatchIdempotencyToken"], "the idempotency token must reach Nomad (query string)"
-    assert (sandbox.mode, sandbox.warm, sandbox.vnc_endpoint) == ("python", False, None)
-    assert sandbox.link.hello == {"version": 1, "python": "3.10.13", "mode": "python", "pid": 1, "reset": True}
+    assert (sandbox.mode, sandbox.warm, sandbox.display) == ("python", False, None)
+    assert sandbox.agent.hello == {"version": 1, "python": "3.10.13", "mode": "python", "pid": 1, "reset": True}
     assert sandbox.created_at <= sandbox.ready_at
 
-    frames = await claim_and_run(sandbox.link)
-    assert [f.kind for f in frames] == [wire.Kind.STARTED, wire.Kind.OUTPUT, wire.Kind.EXIT]
-    assert frames[-1].json()["code"] == 0 and frames[-1].json()["reusable"] is True
-    assert (await sandbox.link.recv()).json() == {"runs": 1}, "READY: reset and warm again"
+    events = await claim_and_run(sandbox.agent)
+    assert [type(e) for e in events] == [Output, Exited]
+    assert exit_of(events)["code"] == 0 and exit_of(events)["reusable"] is True
+    assert await sandbox.agent.reset(5.0), "READY: reset and warm again"
     (fake,) = cluster.live_sandboxes()
     assert fake.claims == 1
     assert scheduler.stats()["sandboxes_created"] == 1
@@ -45,8 +46,8 @@ async def test_display_mode_gets_the_allocations_vnc_port(cluster, make_schedule
     sandbox = await scheduler.acquire("pygame")
 
     (fake,) = cluster.live_sandboxes()
-    assert sandbox.vnc_endpoint == ("tcp", f"127.0.0.1:{fake.vnc_port}")
-    reader, writer = await sandbox.open_vnc()
+    reader, writer = await sandbox.open_display()
+    assert writer.get_extra_info("peername")[:2] == ("127.0.0.1", fake.vnc_port)
     assert await reader.readexactly(12) == b"RFB 003.008\n"
     writer.close()
     await scheduler.release(sandbox)
@@ -60,8 +61,7 @@ async def test_failed_allocation_is_retried_and_the_student_still_gets_a_run(clu
 
     first, second = cluster.nomad.dispatched
     assert sandbox.id == second
-    frames = await claim_and_run(sandbox.link)
-    assert frames[-1].json()["reason"] == "exited"
+    assert exit_of(await claim_and_run(sandbox.agent))["reason"] == "exited"
     await until(lambda: first in cluster.nomad.purged, what="the failed child to be purged")
     assert scheduler.stats()["start_failures"] == 1
 
@@ -73,7 +73,7 @@ async def test_agent_that_never_says_hello_is_retried(cluster, make_scheduler):
     sandbox = await scheduler.acquire("turtle")
 
     assert len(cluster.nomad.dispatched) == 2
-    assert sandbox.link.hello["mode"] == "turtle"
+    assert sandbox.agent.hello["mode"] == "turtle"
     await until(lambda: cluster.nomad.dispatched[0] in cluster.nomad.purged, what="purge of the silent one")
 
 
@@ -88,8 +88,8 @@ async def test_health_never_passing_is_unavailable_within_the_bound(cluster, mak
 
     assert 0.9 <= elapsed < 2.0, elapsed
     assert "Consul health: critical" in str(caught.value)
-    assert caught.value.code == "unavailable"
-    assert "try again" in caught.value.public_message
+    code, sentence = public_error(caught.value)
+    assert code == "unavailable" and "try again" in sentence
     await until(lambda: cluster.nomad.children() == [], what="the unhealthy child to be purged")
 
 
@@ -174,7 +174,7 @@ async def test_at_the_dispatch_cap_acquire_queues_and_busy_only_past_the_line(cl
         await scheduler.acquire("python")
 
     assert time.monotonic() - started < 0.1, "a full line is Busy at once, not after a wait"
-    assert caught.value.code == "busy"
+    assert public_error(caught.value)[0] == "busy"
     assert len(cluster.nomad.dispatched) == 2, "nothing dispatched past the cap"
     cluster.nomad.gate.set()
     done = await asyncio.wait_for(asyncio.gather(*starting), 5)
@@ -215,7 +215,7 @@ async def test_one_dispatch_serves_all_runs_of_a_session(cluster, make_scheduler
     assert len({sandbox.id for sandbox, _ in results}) == 1
     assert len(cluster.nomad.dispatched) == 1, "a dispatch per session, not per run"
     (fake,) = cluster.live_sandboxes()
-    assert fake.claims == 3 and fake.hellos == 1, "every claim went over the one link"
+    assert fake.claims == 3 and fake.hellos == 1, "every claim went over the one connection"
     await session.close()
     assert cluster.nomad.purged == [results[0][0].id] and cluster.live_sandboxes() == []
 
@@ -264,7 +264,7 @@ async def test_release_stops_and_purges_the_dispatched_job(cluster, make_schedul
     assert cluster.nomad.job(sandbox.id) is None, "purged, not only stopped"
     assert cluster.nomad.purged == [sandbox.id]
     assert cluster.consul.registrations() == [] and cluster.live_sandboxes() == []
-    assert sandbox.link.closed
+    assert sandbox.agent.closed
     deletes = sum(1 for r in cluster.nomad.requests if r.startswith("DELETE"))
     await scheduler.release(sandbox)
     assert sum(1 for r in cluster.nomad.requests if r.startswith("DELETE")) == deletes, "idempotent"
@@ -324,7 +324,7 @@ async def test_claimed_orphans_are_not_adopted(cluster, make_scheduler):
     cluster.nomad.pending_seconds = 0
     first = await make_scheduler()
     claimed = await first.acquire("python")
-    await claim_and_run(claimed.link)
+    await claim_and_run(claimed.agent)
     first._in_use.clear()  # a crash: the first instance forgets without purging
 
     second = await make_scheduler(settings=dict(orphans="adopt", connect_seconds=0.3),
@@ -396,6 +396,6 @@ async def test_the_agent_link_is_checked_against_the_requested_mode(cluster, mak
     scheduler = await make_scheduler()
     for mode in ("python", "pygame", "turtle"):
         sandbox = await scheduler.acquire(mode)
-        assert sandbox.link.hello["mode"] == mode == sandbox.mode
-        assert (sandbox.vnc_endpoint is None) == (mode == "python")
+        assert sandbox.agent.hello["mode"] == mode == sandbox.mode
+        assert (sandbox.display is None) == (mode == "python")
         await scheduler.release(sandbox)

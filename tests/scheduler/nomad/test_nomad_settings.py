@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.config import ConfigError
-from scheduler.consul import ConsulClient, consul_base_url
+from common.config import ConfigError
 from scheduler.nomad import NomadSettings
+from scheduler.nomad.consul import ConsulClient, consul_base_url
 
 
 def test_defaults_verify_tls_and_talk_to_local_agents():
@@ -85,7 +85,7 @@ def test_consul_client_reads_health_from_the_fake(cluster):
 
 
 def test_the_service_builds_a_nomad_scheduler_from_config_and_environment():
-    from scheduler.config import Config
+    from common.config import Config
     from scheduler.nomad import NomadScheduler
 
     scheduler = NomadScheduler.from_config(Config(scheduler="nomad"), {"NOMAD_ADDR": "https://nomad:4646",
@@ -95,6 +95,6 @@ def test_the_service_builds_a_nomad_scheduler_from_config_and_environment():
         assert scheduler._settings.job == "sandbox-b"
         assert set(scheduler.stats()) >= {"pool_ready_python", "sandboxes_live", "acquired_warm", "acquired_cold"}
     finally:
-        scheduler._nomad.close()
-        scheduler._consul.close()
-        scheduler._executor.shutdown()
+        scheduler._cluster.nomad.close()
+        scheduler._cluster.consul.close()
+        scheduler._cluster.executor.shutdown()

@@ -13,7 +13,7 @@ from typing import List, Tuple
 
 import pytest
 
-from scheduler.config import Config
+from common.config import Config
 from tests.scheduler.nomad.hcl_files import REPO
 
 DOCKERFILE = REPO / "sandbox" / "Dockerfile"

@@ -23,16 +23,18 @@ from typing import Any, AsyncIterator, List, Tuple
 
 import pytest
 
+from common.config import Config
 from sandbox import wire
 from sandbox.limits import Limits
-from scheduler.base import Busy, Sandbox, Scheduler, SchedulerError
-from scheduler.config import MODES, Config
+from sandbox.modes import MODES
+from scheduler.errors import Busy, SchedulerError
+from scheduler.interface import Sandbox, Scheduler
 from scheduler.local import LocalScheduler
 from scheduler.nomad import NomadScheduler
 from testkit.runsc import runsc_ids
 from testkit.waiting import until
 from tests.scheduler.nomad.conftest import config_for_tests
-from tests.scheduler.nomad.helpers import Session, claim_and_run
+from tests.scheduler.nomad.helpers import Session, claim_and_run, exit_of
 
 NO_POOLS: Tuple[Tuple[str, int], ...] = tuple((mode, 0) for mode in MODES)
 # Past the output limit the agent cannot vouch for the sandbox (sandbox/agent.py); the fake
@@ -114,18 +116,17 @@ async def test_acquire_hands_out_a_ready_unclaimed_sandbox_of_that_mode(schedule
 
     sandbox = await scheduler.acquire(mode)
 
-    assert sandbox.mode == mode and sandbox.link.hello["mode"] == mode
-    assert sandbox.link.hello["version"] == wire.VERSION
-    assert sandbox.link.hello["python"].startswith("3.10.")
+    assert sandbox.mode == mode and sandbox.agent.hello["mode"] == mode
+    assert sandbox.agent.hello["version"] == wire.VERSION
+    assert sandbox.agent.hello["python"].startswith("3.10.")
     if mode == "python":
-        assert sandbox.vnc_endpoint is None
+        assert sandbox.display is None
     else:
-        reader, writer = await sandbox.open_vnc()
+        reader, writer = await sandbox.open_display()
         assert (await reader.readexactly(12)).startswith(b"RFB ")
         writer.close()
-    frames = await claim_and_run(sandbox.link)
-    assert frames[0].kind == wire.Kind.STARTED
-    assert frames[-1].json()["code"] == 0 and frames[-1].json()["reason"] == "exited"
+    result = exit_of(await claim_and_run(sandbox.agent))
+    assert result["code"] == 0 and result["reason"] == "exited"
     await scheduler.release(sandbox)
     assert not scheduler_env.exists(sandbox)
 
@@ -253,8 +254,8 @@ async def test_a_session_reuses_its_sandbox_run_after_run(scheduler_env):
     second, two = await session.run()
 
     assert (one["reason"], one["reusable"], two["reason"]) == ("exited", True, "exited")
-    assert first.link.hello["reset"] is True
-    assert second.id == first.id and second.link is first.link, "the same sandbox, the same link"
+    assert first.agent.hello["reset"] is True
+    assert second.id == first.id and second.agent is first.agent, "the same sandbox, the same connection"
     assert scheduler.stats()["sandboxes_created"] == 1
     assert session.counters["sandbox_runs_reused"] == 1
     await session.close()

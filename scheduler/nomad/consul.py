@@ -1,9 +1,9 @@
 """A small Consul HTTP client: the health of one service's instances.
 
-NomadScheduler needs one question answered: "is the sandbox of allocation X registered
+The Nomad scheduler needs one question answered: "is the sandbox of allocation X registered
 and are its checks passing, and at which address?"  That is one endpoint,
 ``GET /v1/health/service/<service>?tag=<tag>``; a full Consul client would be dead weight.
-Calls block (requests); NomadScheduler runs them on its bounded executor.
+Calls block (requests); scheduler/nomad/cluster.py runs them on a bounded executor.
 """
 from __future__ import annotations
 

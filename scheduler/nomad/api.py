@@ -1,4 +1,4 @@
-"""The few Nomad HTTP calls NomadScheduler makes, as typed blocking functions.
+"""The few Nomad HTTP calls the Nomad scheduler makes, as typed blocking functions.
 
 A thin layer over python-nomad.  It exists because two of python-nomad's helpers do not
 send what Nomad reads, and the fake Nomad (validated against Nomad's OpenAPI spec) caught
@@ -10,7 +10,7 @@ both:
 * job IDs go into the URL unescaped, but a dispatched job's ID contains ``/``
   (``pyplay-sandbox/dispatch-1700000000-0a1b2c3d``); Nomad's own Go client path-escapes it.
 
-Every call here blocks (requests); NomadScheduler runs them on its bounded executor.
+Every call here blocks (requests); scheduler/nomad/cluster.py runs them on a bounded executor.
 """
 from __future__ import annotations
 

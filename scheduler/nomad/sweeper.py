@@ -1,0 +1,100 @@
+"""What must not be left lying in the cluster: children of ours from before a restart,
+purges that failed, and pooled sandboxes that went bad.
+
+At start-up (and until it succeeds) the sweeper checks the parameterized job and sweeps
+orphans: children carrying our owner meta are adopted into the pool (``orphans=adopt``,
+when healthy and unclaimed) or purged.  Afterwards, each upkeep round retries failed
+purges and has the pool drop sandboxes that died or sit on a draining node, each at most
+once per ``maintain_seconds``.
+"""
+from __future__ import annotations
+
+import time
+from typing import Dict, Optional
+
+from common.logs import get_logger
+from sandbox.modes import MODES
+from scheduler.errors import ClusterAPIError
+from scheduler.nomad.cluster import Cluster
+from scheduler.nomad.factory import SandboxFactory
+from scheduler.nomad.settings import NomadSettings
+from scheduler.pool import WarmPool
+
+log = get_logger("pyplay.nomad")
+COUNTERS = ("orphans_purged", "orphans_adopted")
+
+
+class Sweeper:
+    def __init__(self, settings: NomadSettings, cluster: Cluster, factory: SandboxFactory, pool: WarmPool) -> None:
+        self._settings = settings
+        self._cluster = cluster
+        self._factory = factory
+        self._pool = pool
+        self.problem: Optional[str] = None      # why sandboxes cannot be dispatched now
+        self.counts: Dict[str, int] = dict.fromkeys(COUNTERS, 0)
+        self._orphans_done = False
+        self._last_run: Dict[str, float] = {}
+
+    async def start(self) -> None:
+        """Check the parent job; once it can be dispatched, sweep the orphans (once)."""
+        await self._check_parent()
+        if self.problem is None and not self._orphans_done:
+            await self._sweep_orphans()
+
+    async def upkeep(self) -> None:
+        if (self.problem is not None or not self._orphans_done) and self._due("parent"):
+            await self.start()
+        if self.problem is not None:
+            return
+        if self._factory.unpurged and self._due("purges"):
+            for job_id in list(self._factory.unpurged):
+                await self._factory.purge(job_id)
+        if self._due("pooled"):
+            await self._pool.drop_unusable()
+
+    def _due(self, what: str) -> bool:
+        """True at most once per maintain_seconds for each kind of periodic work."""
+        now = time.monotonic()
+        if now - self._last_run.get(what, -1e9) < self._settings.maintain_seconds:
+            return False
+        self._last_run[what] = now
+        return True
+
+    async def _check_parent(self) -> None:
+        try:
+            problem = await self._cluster.call(self._cluster.nomad.parent_problem, self._settings.job)
+        except ClusterAPIError as error:
+            problem = f"cannot reach Nomad at {self._settings.nomad_addr}: {error}"
+        if problem and problem != self.problem:
+            log.warning("nomad_not_ready", problem=problem)
+        elif self.problem and not problem:
+            log.info("nomad_ready_again")
+        self.problem = problem
+
+    async def _sweep_orphans(self) -> None:
+        try:
+            for child in await self._cluster.call(self._cluster.nomad.children, self._settings.job):
+                await self._settle_orphan(child.id, child.status)
+        except ClusterAPIError as error:
+            log.warning("nomad_orphan_sweep_failed", error=str(error))
+            return
+        self._orphans_done = True
+        log.info("nomad_orphan_sweep", purged=self.counts["orphans_purged"], adopted=self.counts["orphans_adopted"])
+
+    async def _settle_orphan(self, job_id: str, status: str) -> None:
+        meta = await self._cluster.call(self._cluster.nomad.job_meta, job_id)
+        if meta is None or meta.get("owner") != self._settings.owner:
+            return
+        mode = meta.get("mode", "")
+        if self._may_adopt(mode, status):
+            sandbox = await self._factory.adopt(job_id, mode)
+            if sandbox is not None:
+                self._pool.add(sandbox)
+                self.counts["orphans_adopted"] += 1
+                return
+        await self._factory.purge(job_id)
+        self.counts["orphans_purged"] += 1
+
+    def _may_adopt(self, mode: str, status: str) -> bool:
+        return (self._settings.orphans == "adopt" and status == "running" and mode in MODES
+                and self._pool.wants(mode))
