@@ -41,7 +41,7 @@ class Attachment:
     sent_upto: int = 0       # replay offset this socket has been given
     live: bool = False
     # Done once another socket has taken the run over (see _send_unless_replaced).
-    replaced: "asyncio.Future[None]" = dataclasses.field(
+    replaced: asyncio.Future[None] = dataclasses.field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
 
 

@@ -38,7 +38,7 @@ class WireAgentClient(AgentClient):
         self.hello: Dict[str, Any] = {}
 
     @classmethod
-    async def connect(cls, endpoint: Endpoint, timeout: float) -> "WireAgentClient":
+    async def connect(cls, endpoint: Endpoint, timeout: float) -> WireAgentClient:
         """Connect and wait for the agent's HELLO, within ``timeout`` seconds."""
         reader, writer = await asyncio.wait_for(open_endpoint(endpoint), timeout)
         client = cls(reader, writer)

@@ -179,8 +179,10 @@ class LocalScheduler(Scheduler):
         path = os.path.join(record.directory, "sock", "agent.sock")
         deadline = time.monotonic() + self.config.sandbox_start_seconds
         while True:  # the socket file appears at bind(), a moment before listen()
-            if record.process.returncode is not None:
-                raise SandboxFailed(f"runsc exited with {record.process.returncode}: {self._agent_log(record)}")
+            process = record.process
+            if process is None or process.returncode is not None:
+                code = process.returncode if process is not None else "before it started"
+                raise SandboxFailed(f"runsc exited with {code}: {self._agent_log(record)}")
             if time.monotonic() > deadline:
                 raise SandboxFailed(f"agent did not listen within {self.config.sandbox_start_seconds}s")
             if os.path.exists(path):
@@ -231,11 +233,12 @@ class LocalScheduler(Scheduler):
         if record.launching is not None:  # `runsc run` may be starting: get its process first
             await asyncio.gather(record.launching, return_exceptions=True)
         process = record.process
+        if process is None:
+            await self._runsc_quiet("delete", "-force", record.id)
+            return
         for _ in range(DELETE_TRIES):
             # A sandbox still booting may register itself after a delete: repeat until runsc is gone.
             await self._runsc_quiet("delete", "-force", record.id)
-            if process is None:
-                return
             try:
                 await asyncio.wait_for(process.wait(), DELETE_WAIT_SECONDS)
                 return

@@ -50,11 +50,11 @@ class WarmPool:
         self._refill_delay, self._backoff_max = refill_delay, backoff_max
         self._ready: Dict[str, Deque[Sandbox]] = {mode: deque() for mode in self._sizes}
         self._refilling: Dict[str, int] = dict.fromkeys(self._sizes, 0)
-        self._waiters: Dict[str, Deque["asyncio.Future[Sandbox]"]] = {mode: deque() for mode in self._sizes}
+        self._waiters: Dict[str, Deque[asyncio.Future[Sandbox]]] = {mode: deque() for mode in self._sizes}
         self._backoff: Dict[str, Tuple[float, float]] = {}        # mode -> (until, last delay)
         self._timers: Dict[str, asyncio.TimerHandle] = {}
-        self._fills: Set["asyncio.Task[None]"] = set()
-        self._ending: Set["asyncio.Task[None]"] = set()
+        self._fills: Set[asyncio.Task[None]] = set()
+        self._ending: Set[asyncio.Task[None]] = set()
         self._closed = False
         self.failures = 0
 
@@ -92,7 +92,7 @@ class WarmPool:
 
     async def wait_for_refill(self, mode: str) -> Sandbox:
         """The next refill of ``mode`` to land; for use when ``spare(mode)`` is positive."""
-        future: "asyncio.Future[Sandbox]" = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Sandbox] = asyncio.get_running_loop().create_future()
         self._waiters[mode].append(future)
         self.refill(mode)  # the refill this waiter claims no longer fills the pool
         try:
@@ -207,7 +207,7 @@ class WarmPool:
     def _now() -> float:
         return asyncio.get_running_loop().time()
 
-    def _spawn(self, group: Set["asyncio.Task[None]"], coroutine: Awaitable[None]) -> None:
+    def _spawn(self, group: Set[asyncio.Task[None]], coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
         group.add(task)
         task.add_done_callback(group.discard)

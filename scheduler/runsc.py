@@ -11,7 +11,9 @@ def sandboxes(output: str) -> List[Dict[str, Any]]:
         entries = json.loads(output or "[]") or []
     except ValueError:
         return []
-    return [entry for entry in entries if isinstance(entry, dict) and "id" in entry] if isinstance(entries, list) else []
+    if not isinstance(entries, list):
+        return []
+    return [entry for entry in entries if isinstance(entry, dict) and "id" in entry]
 
 
 def sandbox_ids(output: str) -> List[str]:

@@ -29,7 +29,7 @@ class Cluster:
             max_workers=settings.api_threads, thread_name_prefix="pyplay-nomad")
         self._down = False
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> "asyncio.Future[T]":
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Start a blocking call; the caller decides what a cancelled wait for it means."""
         if self._down:
             raise ClusterAPIError("the Nomad scheduler is shut down")

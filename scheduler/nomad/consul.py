@@ -51,8 +51,8 @@ class ConsulClient:
         self._timeout = timeout
         self._session = requests.Session()
         self._session.verify = verify
-        if cert:
-            self._session.cert = cert
+        if len(cert) == 2:
+            self._session.cert = (cert[0], cert[1])
         if token:
             self._session.headers["X-Consul-Token"] = token
 

@@ -48,9 +48,9 @@ class SandboxFactory:
         self._max_unpurged = max_unpurged
         self.counts: Dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.unpurged: Dict[str, None] = {}                      # insertion-ordered set
-        self._starts: Set["asyncio.Task[Any]"] = set()
-        self._cleanups: Set["asyncio.Task[Any]"] = set()         # purges that must finish
-        self._dispatch_calls: Set["asyncio.Future[Any]"] = set()
+        self._starts: Set[asyncio.Task[Any]] = set()
+        self._cleanups: Set[asyncio.Task[Any]] = set()         # purges that must finish
+        self._dispatch_calls: Set[asyncio.Future[Any]] = set()
 
     # ------------------------------------------------------------------ starting
 
@@ -122,7 +122,7 @@ class SandboxFactory:
             future.add_done_callback(self._purge_if_dispatched)
             raise
 
-    def _purge_if_dispatched(self, future: "asyncio.Future[str]") -> None:
+    def _purge_if_dispatched(self, future: asyncio.Future[str]) -> None:
         if not future.cancelled() and future.exception() is None:
             self.purge_soon(future.result())
 
@@ -209,7 +209,7 @@ class SandboxFactory:
         sandbox.agent.close()
         await asyncio.shield(self.purge_soon(sandbox.id))
 
-    def purge_soon(self, job_id: str) -> "asyncio.Task[None]":
+    def purge_soon(self, job_id: str) -> asyncio.Task[None]:
         """A purge that runs to its end whatever happens to the caller; close() waits for it."""
         return _spawn(self._cleanups, self.purge(job_id))
 
@@ -244,7 +244,7 @@ class SandboxFactory:
             await asyncio.gather(*list(self._cleanups), return_exceptions=True)
 
 
-def _spawn(group: Set["asyncio.Task[Any]"], coroutine: Any) -> "asyncio.Task[Any]":
+def _spawn(group: Set[asyncio.Task[Any]], coroutine: Any) -> asyncio.Task[Any]:
     task = asyncio.get_running_loop().create_task(coroutine)
     group.add(task)
     task.add_done_callback(group.discard)

@@ -56,11 +56,11 @@ class NomadScheduler(Scheduler):
         self._sweeper = Sweeper(self._settings, self._cluster, self._factory, self._pool)
         self._in_use: Dict[str, Sandbox] = {}
         self._wake = asyncio.Event()
-        self._upkeep: Optional["asyncio.Task[None]"] = None
+        self._upkeep: Optional[asyncio.Task[None]] = None
         self._closed = False
 
     @classmethod
-    def from_config(cls, config: Config, environ: Optional[Mapping[str, str]] = None) -> "NomadScheduler":
+    def from_config(cls, config: Config, environ: Optional[Mapping[str, str]] = None) -> NomadScheduler:
         return cls(config, NomadSettings.from_env(environ))
 
     # ------------------------------------------------------------------ interface

@@ -59,13 +59,13 @@ class NomadSettings:
     refill_backoff_max_seconds: float = 60.0
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> "NomadSettings":
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> NomadSettings:
         environ = os.environ if environ is None else environ
         values = values_from_env(cls, environ, lambda name: STANDARD_ENV.get(name, SETTINGS_PREFIX + name.upper()))
         values.update(overrides)
         return cls(**values).validated()
 
-    def validated(self) -> "NomadSettings":
+    def validated(self) -> NomadSettings:
         if self.orphans not in ("purge", "adopt"):
             raise ConfigError(f"{SETTINGS_PREFIX}ORPHANS must be purge or adopt, not {self.orphans!r}")
         for name in ("max_dispatching", "dispatch_attempts", "api_threads", "start_seconds",
