@@ -5,12 +5,13 @@ call any replica.  ``GET /v1/runs`` lists this replica's runs only.
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Awaitable, Callable, Dict
 
 import httpx
 from sanic import Request, Sanic, response
 
 from proxy.errors import PeerGone
+from proxy.run import Run
 from proxy.session import Services
 
 HTTPResponse = response.HTTPResponse
@@ -25,24 +26,32 @@ def add_run_routes(app: Sanic, services: Services) -> None:
 
     @app.get("/v1/runs/<run_id:str>")
     async def get_run(request: Request, run_id: str) -> HTTPResponse:
-        owner = services.owner_elsewhere(run_id)
-        if owner is not None:
-            return await _ask_owner(services, owner, request)
-        run = registry.get(run_id)
-        if run is None:
-            return response.json({"error": "no such run"}, status=404)
-        return response.json(run.summary())
+        return await _on_run(services, request, run_id, _summary)
 
     @app.delete("/v1/runs/<run_id:str>")
     async def stop_run(request: Request, run_id: str) -> HTTPResponse:
-        owner = services.owner_elsewhere(run_id)
-        if owner is not None:
-            return await _ask_owner(services, owner, request)
-        run = registry.get(run_id)
-        if run is None:
-            return response.json({"error": "no such run"}, status=404)
-        await run.stop()
-        return response.json({"stopping": run_id}, status=202)
+        return await _on_run(services, request, run_id, _stop)
+
+
+async def _summary(run: Run) -> HTTPResponse:
+    return response.json(run.summary())
+
+
+async def _stop(run: Run) -> HTTPResponse:
+    await run.stop()
+    return response.json({"stopping": run.id}, status=202)
+
+
+async def _on_run(services: Services, request: Request, run_id: str,
+                  act: Callable[[Run], Awaitable[HTTPResponse]]) -> HTTPResponse:
+    """``act`` on a run of this replica; the same request asked of its owner otherwise."""
+    owner = services.owner_elsewhere(run_id)
+    if owner is not None:
+        return await _ask_owner(services, owner, request)
+    run = services.registry.get(run_id)
+    if run is None:
+        return response.json({"error": "no such run"}, status=404)
+    return await act(run)
 
 
 async def _ask_owner(services: Services, owner: str, request: Request) -> HTTPResponse:

@@ -7,6 +7,7 @@ comes through here: only a socket that landed on the wrong replica pays the extr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Dict, Optional
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -21,19 +22,19 @@ PEER_QUEUE = 16                      # messages read ahead from a peer before it
 COUNTERS = ("forwarded_resumes", "forwarded_displays", "forwarded_rest")
 
 
+@dataclasses.dataclass
 class Forwarder:
-    def __init__(self, peers: PeerDirectory, admin_token: str, connect_seconds: float, max_message: int) -> None:
-        self.peers = peers
-        self._token = admin_token
-        self._connect_seconds = connect_seconds
-        self._max_message = max_message
-        self.gone = 0   # peers that did not answer: forward_peer_gone in /metrics
+    peers: PeerDirectory
+    admin_token: str          # the peers' internal listeners want it, when set
+    connect_seconds: float    # a peer that has not answered by then is gone
+    max_message: int
+    gone: int = 0             # peers that did not answer: forward_peer_gone in /metrics
 
     async def open(self, owner: str, path: str, client: str, subprotocol: Optional[str] = None) -> ClientConnection:
         """A WebSocket to ``path`` on the owner's internal listener, or PeerGone within the
         connect bound, so a student whose replica died hears so at once."""
         try:
-            return await asyncio.wait_for(self._open(owner, path, client, subprotocol), self._connect_seconds)
+            return await asyncio.wait_for(self._open(owner, path, client, subprotocol), self.connect_seconds)
         except (OSError, asyncio.TimeoutError, WebSocketException) as error:
             self.gone += 1
             raise PeerGone(f"replica {owner} did not answer: {error!r}") from None
@@ -43,11 +44,11 @@ class Forwarder:
         if address is None:
             raise PeerGone(f"no replica named {owner} is known")
         headers: Dict[str, str] = {CLIENT_HEADER: client}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+        if self.admin_token:
+            headers["Authorization"] = f"Bearer {self.admin_token}"
         return await connect(f"ws://{address}{path}", additional_headers=headers, open_timeout=None,
                              subprotocols=[subprotocol] if subprotocol else None,  # type: ignore[list-item]
-                             max_size=self._max_message, max_queue=PEER_QUEUE, compression=None)
+                             max_size=self.max_message, max_queue=PEER_QUEUE, compression=None)
 
 
 async def splice_to_peer(receive: Receive, send: Send, peer: ClientConnection) -> None:

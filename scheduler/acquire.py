@@ -11,6 +11,7 @@ how a cold start is made (with its own bound), and how a sandbox is discarded.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Awaitable, Callable, Dict, Optional
 
 from sandbox.modes import MODES
@@ -23,20 +24,18 @@ COUNTERS = ("acquired_warm", "acquired_cold", "busy", "unavailable")
 SHUT_DOWN = "the scheduler is shutting down"
 
 
+@dataclasses.dataclass
 class Acquirer:
-    def __init__(self, pool: WarmPool, line: AdmissionLine, *, has_room: Callable[[], bool],
-                 start: Callable[[str], Awaitable[Sandbox]], discard: Callable[[Sandbox], Awaitable[None]],
-                 seconds: float, on_start_ended: Callable[[], None]) -> None:
-        self._pool = pool
-        self._line = line
-        self._has_room = has_room
-        self._start = start
-        self._discard = discard
-        self._seconds = seconds
-        self._on_start_ended = on_start_ended
-        self.starting = 0          # cold starts in flight
-        self.counts: Dict[str, int] = dict.fromkeys(COUNTERS, 0)
-        self.closed = False
+    pool: WarmPool
+    line: AdmissionLine
+    has_room: Callable[[], bool]                     # for one more sandbox
+    start: Callable[[str], Awaitable[Sandbox]]       # a cold start, within its own bound
+    discard: Callable[[Sandbox], Awaitable[None]]
+    seconds: float                                   # a session waits at most this
+    on_start_ended: Callable[[], None]
+    starting: int = 0                                # cold starts in flight
+    counts: Dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    closed: bool = False
 
     async def acquire(self, mode: str, waiting: Optional[WaitNotice]) -> Sandbox:
         if mode not in MODES:
@@ -55,46 +54,46 @@ class Acquirer:
     def close(self) -> None:
         """Whoever waits in line leaves it to hear Unavailable; starts that land are discarded."""
         self.closed = True
-        self._line.room_changed()
+        self.line.room_changed()
 
     async def _get(self, mode: str, waiting: Optional[WaitNotice]) -> Sandbox:
         if self.closed:
             raise Unavailable(SHUT_DOWN)
-        await self._line.wait_for_room(lambda: self._room_for(mode), waiting)
+        await self.line.wait_for_room(lambda: self._room_for(mode), waiting)
         if self.closed:
             raise Unavailable(SHUT_DOWN)
-        sandbox = self._pool.take(mode)
+        sandbox = self.pool.take(mode)
         if sandbox is None:
             if waiting is not None:
                 waiting("starting", 0)
-            sandbox = await (self._refill_for(mode) if self._pool.spare(mode) > 0 else self._start_cold(mode))
+            sandbox = await (self._refill_for(mode) if self.pool.spare(mode) > 0 else self._start_cold(mode))
         if self.closed:  # shut down while it was on its way
-            await self._discard(sandbox)
+            await self.discard(sandbox)
             raise Unavailable(SHUT_DOWN)
         return sandbox
 
     def _room_for(self, mode: str) -> bool:
         # Closed counts as room: the line lets everyone go, to be told Unavailable.
-        return (self.closed or self._pool.ready_count(mode) > 0 or self._pool.spare(mode) > 0
-                or self._has_room())
+        return (self.closed or self.pool.ready_count(mode) > 0 or self.pool.spare(mode) > 0
+                or self.has_room())
 
     async def _refill_for(self, mode: str) -> Sandbox:
         try:
-            return await asyncio.wait_for(self._pool.wait_for_refill(mode), self._seconds)
+            return await asyncio.wait_for(self.pool.wait_for_refill(mode), self.seconds)
         except asyncio.TimeoutError:
-            raise Unavailable(f"no {mode} sandbox was ready within {self._seconds:g}s") from None
+            raise Unavailable(f"no {mode} sandbox was ready within {self.seconds:g}s") from None
 
     async def _start_cold(self, mode: str) -> Sandbox:
         self.starting += 1
         try:
-            return await self._start(mode)
+            return await self.start(mode)
         except asyncio.CancelledError:
             if self.closed and not _being_cancelled():  # stopped by close(), not by our caller
                 raise Unavailable(SHUT_DOWN) from None
             raise
         finally:
             self.starting -= 1
-            self._on_start_ended()
+            self.on_start_ended()
 
 
 def _being_cancelled() -> bool:

@@ -7,7 +7,6 @@ Only a full line, or no room within the wait limit, answers ``busy``.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Callable, List, Optional
 
 from scheduler.errors import Busy
@@ -33,7 +32,8 @@ class AdmissionLine:
             raise Busy(f"{len(self._waiting)} sessions already wait for a sandbox")
         me = object()
         self._waiting.append(me)
-        deadline = time.monotonic() + self._seconds
+        loop = asyncio.get_running_loop()   # its clock, as the timeouts below use
+        deadline = loop.time() + self._seconds
         told = -1
         try:
             while True:
@@ -44,7 +44,7 @@ class AdmissionLine:
                 if waiting is not None and position != told:
                     waiting("queued", position)
                     told = position
-                remaining = deadline - time.monotonic()
+                remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise Busy(f"no room for a sandbox within {self._seconds}s")
                 try:  # a look each second too: a pool refill landing frees room without a word

@@ -29,7 +29,8 @@ from typing import Any, Deque, Dict, List, Literal, Optional, Tuple, Union
 
 from sandbox.agent import TRUSTED_LIMITS, UNTRUSTED_REASONS
 from sandbox.modes import MODES, has_display
-from scheduler.errors import AgentGone, Busy, ClaimRefused, SchedulerError, Unavailable
+from scheduler.admission import AdmissionLine
+from scheduler.errors import AgentGone, ClaimRefused, SchedulerError, Unavailable
 from scheduler.interface import (
     AgentClient,
     AgentEvent,
@@ -276,10 +277,6 @@ class ScriptedAgent(AgentClient):
 
 
 @dataclasses.dataclass(eq=False)
-class _Waiter:
-    refusal: Optional[SchedulerError] = None
-
-
 class FakeScheduler(Scheduler):
     """Hands out up to ``capacity`` sandboxes with scripted agents; the rest wait in line.
 
@@ -291,8 +288,7 @@ class FakeScheduler(Scheduler):
     def __init__(self, capacity: int = 8, queue_limit: int = 8, acquire_seconds: float = 30.0,
                  cold: bool = False) -> None:
         self.capacity = capacity
-        self.queue_limit = queue_limit
-        self.acquire_seconds = acquire_seconds
+        self._queue_limit, self._acquire_seconds = queue_limit, acquire_seconds
         self.cold = cold
         self.sandboxes: List[Sandbox] = []   # every sandbox handed out, in order
         self.released: List[Sandbox] = []    # every release call, in order
@@ -300,12 +296,34 @@ class FakeScheduler(Scheduler):
         self.started = False
         self._closed = False
         self._live: Dict[str, Sandbox] = {}
-        self._line: List[_Waiter] = []
+        self._line = AdmissionLine(queue_limit, acquire_seconds)   # the real one, scheduler/admission.py
         self._failures: Deque[SchedulerError] = collections.deque()
         self._ids = itertools.count(1)
         self.changes = Changes()
 
     # -- the test's side -------------------------------------------------------------------------
+    @property
+    def queue_limit(self) -> int:
+        return self._queue_limit
+
+    @queue_limit.setter
+    def queue_limit(self, limit: int) -> None:
+        self._queue_limit = limit
+        self._new_line()
+
+    @property
+    def acquire_seconds(self) -> float:
+        return self._acquire_seconds
+
+    @acquire_seconds.setter
+    def acquire_seconds(self, seconds: float) -> None:
+        self._acquire_seconds = seconds
+        self._new_line()
+
+    def _new_line(self) -> None:
+        assert not len(self._line), "change the line's settings before anyone waits in it"
+        self._line = AdmissionLine(self._queue_limit, self._acquire_seconds)
+
     def fail_next_acquire(self, error: SchedulerError) -> None:
         self._failures.append(error)
 
@@ -354,8 +372,9 @@ class FakeScheduler(Scheduler):
             raise Unavailable("the scheduler is shutting down")
         if self._failures:
             raise self._failures.popleft()
-        if self._line or not self._has_room():  # no jumping the line
-            await self._wait_for_room(waiting)
+        await self._line.wait_for_room(lambda: self._closed or self._has_room(), waiting)
+        if self._closed:
+            raise Unavailable("the scheduler is shutting down")
         if self.cold and waiting is not None:
             waiting("starting", 0)
         return self._hand_out(mode)
@@ -364,12 +383,12 @@ class FakeScheduler(Scheduler):
         self.released.append(sandbox)
         sandbox.agent.close()
         self._live.pop(sandbox.id, None)
+        self._line.room_changed()
         self.changes.fire()
 
     async def close(self) -> None:
         self._closed = True
-        for waiter in self._line:
-            waiter.refusal = Unavailable("the scheduler is shutting down")
+        self._line.room_changed()   # whoever waits leaves the line, to hear Unavailable
         self.changes.fire()
         for sandbox in self.live:
             await self.release(sandbox)
@@ -388,37 +407,6 @@ class FakeScheduler(Scheduler):
     # -- inside ----------------------------------------------------------------------------------
     def _has_room(self) -> bool:
         return len(self._live) < self.capacity
-
-    async def _wait_for_room(self, waiting: Optional[WaitNotice]) -> None:
-        """scheduler/admission.py's line: first come, first served, bounded in length and time."""
-        if len(self._line) >= self.queue_limit:
-            raise Busy(f"{len(self._line)} sessions already wait for a sandbox")
-        me = _Waiter()
-        self._line.append(me)
-        self.changes.fire()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.acquire_seconds
-        told = 0
-        try:
-            while True:
-                if me.refusal is not None:
-                    raise me.refusal
-                if self._line[0] is me and self._has_room():
-                    return
-                position = self._line.index(me) + 1
-                if waiting is not None and position != told:
-                    waiting("queued", position)
-                    told = position
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise Busy(f"no room for a sandbox within {self.acquire_seconds}s")
-                try:
-                    await asyncio.wait_for(self.changes.wait(), remaining)
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            self._line.remove(me)
-            self.changes.fire()
 
     def _hand_out(self, mode: str) -> Sandbox:
         now = asyncio.get_running_loop().time()

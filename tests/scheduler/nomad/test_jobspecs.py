@@ -159,10 +159,10 @@ def test_service_jobs_have_count_update_and_health_checks(name):
         update = only(group, "update")
         assert update["health_check"] == "checks" and update["auto_revert"] is True
         assert update["max_parallel"] >= 1
-        service = only(task, "service")
-        assert service["check"], f"{task_name}'s service has no check"
-        for check in service["check"]:
-            assert _seconds(check["interval"]) > 0 and _seconds(check["timeout"]) > 0
+        for service in task["service"]:
+            assert service["check"], f"{task_name}'s service {service.get('name')} has no check"
+            for check in service["check"]:
+                assert _seconds(check["interval"]) > 0 and _seconds(check["timeout"]) > 0
         config = only(task, "config")
         assert config.get("privileged", False) is False
         _assert_pinned(_image(document, config))
@@ -175,10 +175,24 @@ def test_the_control_service_runs_on_the_proxies_and_is_ready_checked():
     env = only(task, "env")
     assert env["PYPLAY_SCHEDULER"] == "nomad"
     assert env["PYPLAY_NOMAD_OWNER"] == "${NOMAD_ALLOC_NAME}", "a stable owner per instance"
-    paths = {check["path"] for check in only(task, "service")["check"]}
-    assert paths == {"/healthz", "/readyz"}
+    public, internal = task["service"]
+    assert {check["path"] for check in public["check"]} == {"/healthz", "/readyz"}
     (template,) = task["template"]
     assert "NOMAD_TOKEN=" in template["data"] and template["destination"].startswith("secrets/")
+
+
+def test_every_replica_is_found_by_its_peers_through_consul():
+    """A run's id names its replica (PYPLAY_REPLICA); any replica forwards a socket for it to
+    that replica's internal port, which it finds as the Consul service with the replica's tag."""
+    _, _, job = _job(JOBSPECS / "pyplay.nomad.hcl")
+    ((_, group, _, task),) = _tasks(job)
+    env = only(task, "env")
+    internal_port = dict(blocks(only(group, "network"), "port"))["internal"]["static"]
+    assert env["PYPLAY_ADMIN_PORT"] == str(internal_port) and env["PYPLAY_ADMIN_HOST"] == "0.0.0.0"
+    assert env["PYPLAY_REPLICA"] == "${NOMAD_SHORT_ALLOC_ID}" and env["PYPLAY_PEER_DISCOVERY"] == "consul"
+    (internal,) = [service for service in task["service"] if service["name"] == env["PYPLAY_PEER_SERVICE"]]
+    assert internal["port"] == "internal" and internal["tags"] == ["replica:${NOMAD_SHORT_ALLOC_ID}"]
+    assert "PYPLAY_ADMIN_TOKEN=" in only(task, "template")["data"]
 
 
 def test_the_autoscaler_policy_scales_the_sandbox_clients_without_cutting_runs():

@@ -104,6 +104,24 @@ def test_load_balancer_keeps_idle_websockets_for_at_least_an_hour(module):
     assert target_group["health_check"][0]["path"] == "/readyz"
 
 
+def test_the_internet_reaches_only_what_students_need(module):
+    """The ALB forwards the session socket, the display socket and health; anything else
+    (an operator API, if one were ever put on port 8000 again) gets the balancer's own 404."""
+    listener = module["resource"][("aws_lb_listener", "https")]
+    default = listener["default_action"][0]
+    assert default["type"] == "fixed-response" and default["fixed_response"][0]["status_code"] == "404"
+    rule = module["resource"][("aws_lb_listener_rule", "students")]
+    assert rule["action"][0]["type"] == "forward"
+    (condition,) = rule["condition"]
+    assert condition["path_pattern"][0]["values"] == "${local.student_paths}"
+    paths = module["locals"]["student_paths"]
+    assert set(paths) == {"/", "/v1/session", "/v1/runs/*/vnc", "/healthz", "/readyz"}
+    assert not any(path.startswith(("/v1/runs/*", "/metrics")) and not path.endswith("/vnc") for path in paths)
+    internal = module["resource"][("aws_vpc_security_group_ingress_rule", "proxy_from_proxy")]
+    assert (internal["from_port"], internal["to_port"]) == (8001, 8001)
+    assert internal["referenced_security_group_id"] == "${aws_security_group.proxy.id}", "replicas only"
+
+
 def test_sandbox_clients_get_docker_and_gvisor_with_runsc_allowed():
     script = (TEMPLATES / "client.sh.tftpl").read_text()
     assert "runsc install" in script
