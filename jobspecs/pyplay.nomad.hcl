@@ -6,7 +6,7 @@
 # balancer needs no stickiness.
 #
 # In this version the control service *is* the proxy: the process that dispatches a
-# sandbox (scheduler/nomad.py) also holds the student's WebSocket and joins it to the
+# sandbox (scheduler/nomad/) also holds the student's WebSocket and joins it to the
 # sandbox's PTY and VNC ports. So "the proxies" are the allocations of this job, and they
 # run only on the proxy clients, whose security group is the one allowed to reach sandbox
 # ports (terraform/modules/pyplay/security.tf).
@@ -124,6 +124,8 @@ job "pyplay" {
         PYPLAY_REPLICA         = "${NOMAD_SHORT_ALLOC_ID}"
         PYPLAY_PEER_DISCOVERY  = "consul"
         PYPLAY_PEER_SERVICE    = "pyplay-internal"
+        # On SIGTERM runs get this long to end on their own (under kill_timeout).
+        PYPLAY_DRAIN_SECONDS   = "50"
         PYPLAY_ALLOWED_ORIGINS = var.allowed_origins
         PYPLAY_LOG_FORMAT      = "json"
         # The local Nomad and Consul agents; they forward to the servers.

@@ -1,6 +1,6 @@
 """A fake scheduler whose sandboxes hold scripted agents, all in memory.
 
-It stands in for real gVisor sandboxes (scheduler/local.py, scheduler/nomad.py) so that
+It stands in for real gVisor sandboxes (scheduler/local.py, scheduler/nomad/) so that
 Session and Run (proxy/) can be tested fast and deterministically: the test decides when a
 program prints, how it ends, whether its claim is refused, whether the sandbox's reset
 succeeds and whether its connection dies, and reads back what the proxy sent the agent.
