@@ -1,6 +1,7 @@
 // Display modes: turtle draws into the display pane; pygame sees a key held down in it.
 import { expect, test, type Page } from '@playwright/test'
 import { canvasColors, openIde, pasteProgram, run, screenshotPath } from './ide'
+import { PYGAME_PROGRAM, blue, green } from './programs'
 
 const TURTLE_PROGRAM = `import turtle
 
@@ -22,40 +23,9 @@ print("Star done!")
 turtle.done()
 `
 
-// Green background while the right arrow is held (pygame.key.get_pressed), blue otherwise;
-// the yellow player moves right while it is held.
-const PYGAME_PROGRAM = `import random
-import pygame
-
-pygame.init()
-screen = pygame.display.set_mode((480, 320))
-font = pygame.font.Font(None, 30)
-clock = pygame.time.Clock()
-random.seed(4)
-stars = [(random.randrange(480), random.randrange(320)) for _ in range(40)]
-x = 20
-print("Hold the right arrow key!")
-while True:
-    for event in pygame.event.get():
-        if event.type == pygame.QUIT:
-            raise SystemExit
-    held = pygame.key.get_pressed()[pygame.K_RIGHT]
-    if held:
-        x = min(x + 6, 420)
-    screen.fill((40, 170, 70) if held else (30, 40, 130))
-    for star in stars:
-        screen.set_at(star, (255, 255, 255))
-    pygame.draw.circle(screen, (255, 210, 0), (x + 20, 170), 24)
-    screen.blit(font.render("Hold the right arrow!", True, (255, 255, 255)), (140, 24))
-    pygame.display.flip()
-    clock.tick(60)
-`
-
 const display = (page: Page) => page.getByTestId('display')
 const red = { name: 'red', rgb: [255, 0, 0] as [number, number, number], tolerance: 60 }
 const white = { name: 'white', rgb: [255, 255, 255] as [number, number, number], tolerance: 10 }
-const green = { name: 'green', rgb: [40, 170, 70] as [number, number, number], tolerance: 12 }
-const blue = { name: 'blue', rgb: [30, 40, 130] as [number, number, number], tolerance: 12 }
 
 test.beforeEach(async ({ page }) => { await openIde(page) })
 

@@ -19,7 +19,8 @@ export function sentMessages(page: Page, type?: string): Record<string, unknown>
   return (sessionMessages.get(page) ?? []).filter((m) => type === undefined || m.type === type)
 }
 
-export async function openIde(page: Page): Promise<void> {
+/** Opens the IDE (global-setup's, or `url`: a spec's own stack) with an empty local storage. */
+export async function openIde(page: Page, url: string = ideUrl()): Promise<void> {
   // The browser's own complaints end up in the test log, next to the failure they explain.
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') console.log(`[browser ${message.type()}] ${message.text()}`)
@@ -40,7 +41,7 @@ export async function openIde(page: Page): Promise<void> {
     socket.on('close', () => console.log(`[display socket] closed after ${received} frames received, ${sent} sent`))
   })
   await page.addInitScript(() => localStorage.clear())
-  await page.goto(ideUrl())
+  await page.goto(url)
   await expect(page.getByTestId('status')).toHaveText(/Ready/, { timeout: 30_000 })
 }
 

@@ -1,13 +1,39 @@
 // A TCP relay between the IDE and the backend that a test can cut, like school Wi-Fi dropping:
-// POST /drop on its control port destroys every open connection (no close handshake).
+// POST /drop on its control port (or drop() in-process) destroys every open connection (no close
+// handshake); GET /stats (or stats()) counts the connections.
 import http from 'node:http'
 import net from 'node:net'
 
-export interface Relay { port: number; controlPort: number; close(): Promise<void> }
+export interface RelayStats {
+  /** Connections accepted since the relay started (a reconnect adds to it). */
+  accepted: number
+  /** Connections open now. */
+  open: number
+  /** The request line's path of each open connection (`/` for a session socket, `/v1/runs/…/vnc?ticket=…` for a display). */
+  paths: string[]
+}
+
+export interface Relay {
+  port: number
+  controlPort: number
+  /** Cuts every connection; returns how many sockets (both ends of each connection) were open. */
+  drop(): number
+  stats(): RelayStats
+  close(): Promise<void>
+}
 
 export async function startRelay(targetPort: number): Promise<Relay> {
   const open = new Set<net.Socket>()
+  const clients = new Map<net.Socket, string>()
+  let accepted = 0
   const relay = net.createServer((client) => {
+    accepted += 1
+    clients.set(client, '?')
+    client.once('data', (chunk: Buffer) => {
+      const path = /^[A-Z]+ (\S+)/.exec(chunk.toString('latin1'))?.[1]
+      if (clients.has(client) && path) clients.set(client, path)
+    })
+    client.on('close', () => clients.delete(client))
     const upstream = net.connect(targetPort, '127.0.0.1')
     for (const socket of [client, upstream]) {
       open.add(socket)
@@ -17,11 +43,18 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     client.pipe(upstream)
     upstream.pipe(client)
   })
+  const drop = () => {
+    const count = open.size
+    for (const socket of open) socket.destroy()
+    return count
+  }
+  const stats = (): RelayStats => ({ accepted, open: clients.size, paths: [...clients.values()] })
   const control = http.createServer((request, response) => {
     if (request.method === 'POST' && request.url === '/drop') {
-      const count = open.size
-      for (const socket of open) socket.destroy()
-      response.end(String(count))
+      response.end(String(drop()))
+    } else if (request.method === 'GET' && request.url === '/stats') {
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify(stats()))
     } else {
       response.statusCode = 404
       response.end()
@@ -32,8 +65,10 @@ export async function startRelay(targetPort: number): Promise<Relay> {
   return {
     port,
     controlPort,
+    drop,
+    stats,
     close: async () => {
-      for (const socket of open) socket.destroy()
+      drop()
       await Promise.all([relay, control].map((server) => new Promise((resolve) => server.close(resolve))))
     },
   }
@@ -46,7 +81,7 @@ function listen(server: net.Server | http.Server): Promise<number> {
   })
 }
 
-/** Cuts every connection through the relay; returns how many sockets were open. */
+/** Cuts every connection through the shared relay (global-setup's); returns how many sockets were open. */
 export async function dropConnections(): Promise<number> {
   const port = process.env.PYPLAY_E2E_RELAY_CONTROL
   if (!port) throw new Error('PYPLAY_E2E_RELAY_CONTROL is unset: run through playwright.config.ts')

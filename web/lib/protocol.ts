@@ -44,7 +44,12 @@ export interface StartedMessage {
 }
 export interface ExitMessage { type: 'exit'; run: string; code: number | null; reason: ExitReason; message: string }
 export interface ErrorMessage { type: 'error'; code: ErrorCode; message: string }
-export interface ResumedMessage { type: 'resumed'; run: string }
+/**
+ * The answer to `resume`. `display` (additive) is the run's display with a fresh ticket, like
+ * `started.display`: the old ticket may have expired, so the display reconnects with this URL.
+ * Null in python mode, and from servers that predate the field (then the old URL is all there is).
+ */
+export interface ResumedMessage { type: 'resumed'; run: string; display: DisplayInfo | null }
 /** The run's display changed size (the program opened or resized its window). */
 export interface DisplayMessage { type: 'display'; run: string; width: number; height: number }
 
@@ -104,7 +109,7 @@ export function parseServerMessage(text: string): ServerMessage | null {
       return { type: 'error', code: (value.code ?? 'internal') as ErrorCode, message: String(value.message ?? '') }
     case 'resumed':
       requireString(value, 'run')
-      return { type: 'resumed', run: value.run as string }
+      return { type: 'resumed', run: value.run as string, display: parseDisplay(value.display) }
     case 'display':
       requireString(value, 'run')
       return { type: 'display', run: value.run as string, width: Number(value.width) || 0, height: Number(value.height) || 0 }
@@ -131,6 +136,7 @@ function parseStatus(value: Record<string, unknown>): StatusMessage | null {
   return status
 }
 
+/** `started.display` and `resumed.display`: anything but an object with a string `url` is no display. */
 function parseDisplay(value: unknown): DisplayInfo | null {
   if (!isRecord(value) || typeof value.url !== 'string') return null
   return { url: value.url, width: Number(value.width) || 0, height: Number(value.height) || 0 }

@@ -2,7 +2,7 @@
 // reconnect with backoff after a dropped socket and resume the live run where output stopped.
 import { Emitter } from './emitter'
 import {
-  type ClientMessage, type DisplayMessage, type ErrorCode, type ExitMessage, type Mode, type ResumedMessage,
+  type ClientMessage, type DisplayInfo, type DisplayMessage, type ErrorCode, type ExitMessage, type Mode, type ResumedMessage,
   type RunRequest, type ServerMessage, type StartedMessage, type StatusMessage, type TermSize,
   ProtocolError, displaySocketUrl, parseServerMessage, sessionSocketUrl,
 } from './protocol'
@@ -67,6 +67,8 @@ export class PyplayClient extends Emitter<ClientEvents> {
   private connectTimer: ReturnType<typeof setTimeout> | null = null
   private outbox: ClientMessage[] = []
   private run_: LiveRun | null = null
+  /** The current run's display, with the latest ticket (`started`, then each `resumed`). */
+  private display_: DisplayInfo | null = null
   private resuming = false
   private status_: ClientStatus = 'idle'
   /** The mode the caller last asked to have warm (`prepare`); asked again on every new socket. */
@@ -92,8 +94,13 @@ export class PyplayClient extends Emitter<ClientEvents> {
   get runId(): string | null { return this.run_?.id ?? null }
   /** Output bytes of the current run received so far (what a resume asks the server to skip). */
   get outputOffset(): number { return this.run_?.offset ?? 0 }
+  /**
+   * The current run's display (null in python mode): `started.display`, replaced by the one a
+   * `resumed` brings, whose ticket is fresh. Pass its `url` to `displayUrl()`.
+   */
+  get display(): DisplayInfo | null { return this.display_ }
 
-  /** The display WebSocket URL for a `started.display.url` path. */
+  /** The display WebSocket URL for a `started.display.url` (or `resumed.display.url`) path. */
   displayUrl(path: string): string { return displaySocketUrl(this.options.url, path) }
 
   /** Open the session socket (idempotent). Runs sent before it opens are queued. */
@@ -217,6 +224,7 @@ export class PyplayClient extends Emitter<ClientEvents> {
     switch (message.type) {
       case 'started':
         this.run_ = { id: message.run, token: message.resume ?? null, offset: 0, live: true }
+        this.display_ = message.display
         this.setStatus('running')
         this.emit('started', message)
         break
@@ -228,6 +236,8 @@ export class PyplayClient extends Emitter<ClientEvents> {
         break
       case 'resumed':
         this.resuming = false
+        // The display ticket from `started` expires (60 s by default); this one is fresh.
+        if (message.display && this.run_?.id === message.run) this.display_ = message.display
         this.setStatus('running')
         this.emit('resumed', message)
         break
@@ -245,9 +255,14 @@ export class PyplayClient extends Emitter<ClientEvents> {
   }
 
   private handleServerError(code: ErrorCode): void {
-    if (this.resuming && code === 'gone') {
+    // `gone` only ever answers a `resume`: the run ended, or the server that ran it went away.
+    // It can also come just after `resumed`, when the program printed more than the server keeps
+    // for replay while it caught up. Either way the run is lost to this tab: start over clean.
+    if (code === 'gone' && (this.resuming || this.run_?.live)) {
       this.resuming = false
       if (this.run_) this.run_.live = false
+      // While `starting`, the student already pressed Run again: that run's answer decides.
+      if (this.status_ === 'starting') return
       this.prepareOwed = this.preparedMode !== null // the run's session is gone with it
       this.setStatus('ready')
     } else if (this.status_ === 'starting') {

@@ -28,7 +28,34 @@ describe('parseServerMessage: status', () => {
   })
 
   it('still reads the older messages', () => {
-    expect(parse({ type: 'resumed', run: 'r1' })).toEqual({ type: 'resumed', run: 'r1' })
+    expect(parse({ type: 'resumed', run: 'r1' })).toEqual({ type: 'resumed', run: 'r1', display: null })
     expect(parse({ type: 'error', code: 'busy', message: 'x' })).toEqual({ type: 'error', code: 'busy', message: 'x' })
+  })
+})
+
+describe('parseServerMessage: resumed.display (a fresh display ticket)', () => {
+  const display = { url: '/v1/runs/r1/vnc?ticket=fresh', width: 480, height: 320 }
+
+  it('reads the display a resume brings, like started.display', () => {
+    expect(parse({ type: 'resumed', run: 'r1', display })).toEqual({ type: 'resumed', run: 'r1', display })
+    const started = parse({ type: 'started', run: 'r1', mode: 'pygame', python: '3.10.13', display })
+    expect(started).toMatchObject({ display })
+  })
+
+  it('gives null for python runs and for servers that predate the field', () => {
+    expect(parse({ type: 'resumed', run: 'r1', display: null })).toEqual({ type: 'resumed', run: 'r1', display: null })
+    expect(parse({ type: 'resumed', run: 'r1' })).toEqual({ type: 'resumed', run: 'r1', display: null })
+  })
+
+  it('rejects a display that is not an object with a string url, and fills sizes that are not numbers', () => {
+    for (const bad of ['/v1/runs/r1/vnc?ticket=t', 42, [display], {}, { url: 7, width: 1, height: 1 }, { width: 480, height: 320 }]) {
+      expect(parse({ type: 'resumed', run: 'r1', display: bad }), JSON.stringify(bad)).toEqual({ type: 'resumed', run: 'r1', display: null })
+    }
+    expect(parse({ type: 'resumed', run: 'r1', display: { url: '/v1/runs/r1/vnc?ticket=t', width: 'wide' } }))
+      .toEqual({ type: 'resumed', run: 'r1', display: { url: '/v1/runs/r1/vnc?ticket=t', width: 0, height: 0 } })
+  })
+
+  it('still rejects a resumed without its run', () => {
+    expect(() => parse({ type: 'resumed', display })).toThrow(ProtocolError)
   })
 })

@@ -165,6 +165,108 @@ describe('PyplayClient', () => {
     expect(client.stdin('x')).toBe(false)
   })
 
+  it('takes the fresh display ticket a resumed brings, and keeps the old display when none comes', async () => {
+    makeClient()
+    const first = server.nextConnection()
+    client.run({ ...RUN, mode: 'pygame' })
+    const backend = await first
+    await backend.next()
+    const display = { url: '/v1/runs/r1/vnc?ticket=first', width: 480, height: 320 }
+    backend.json({ type: 'started', run: 'r1', mode: 'pygame', python: '3.10.13', display, resume: 'secret' })
+    await until(client, 'started')
+    expect(client.display).toEqual(display)
+
+    const second = server.nextConnection()
+    backend.socket.terminate()
+    const again = await second
+    expect(await again.next()).toMatchObject({ type: 'resume', run: 'r1' })
+    const fresh = { url: '/v1/runs/r1/vnc?ticket=fresh', width: 480, height: 320 }
+    again.json({ type: 'resumed', run: 'r1', display: fresh })
+    expect(await until(client, 'resumed')).toEqual({ type: 'resumed', run: 'r1', display: fresh })
+    expect(client.display).toEqual(fresh)
+    expect(client.displayUrl(client.display!.url)).toBe(`${server.url}/v1/runs/r1/vnc?ticket=fresh`)
+
+    // A server that predates resumed.display: the client keeps what it has.
+    const third = server.nextConnection()
+    again.socket.terminate()
+    const last = await third
+    await last.next()
+    last.json({ type: 'resumed', run: 'r1' })
+    expect(await until(client, 'resumed')).toEqual({ type: 'resumed', run: 'r1', display: null })
+    expect(client.display).toEqual(fresh)
+    expect(client.status).toBe('running')
+  })
+
+  it('starts over cleanly after "gone": ready, Run works, the prepared mode is asked again', async () => {
+    makeClient()
+    const first = server.nextConnection()
+    client.prepare('pygame')
+    const backend = await first
+    expect(await backend.next()).toEqual({ type: 'prepare', mode: 'pygame' })
+    client.run({ ...RUN, mode: 'pygame' })
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'pygame', python: '3.10.13', display: null, resume: 'secret' })
+    await until(client, 'started')
+    const second = server.nextConnection()
+    backend.socket.terminate()
+    const again = await second
+    expect(await again.next()).toMatchObject({ type: 'resume', run: 'r1' })
+    // The replica that ran it died (scale-out), or the run ended: the server cannot resume it.
+    again.json({ type: 'error', code: 'gone', message: 'That run is over or cannot be resumed; press Run to start again.' })
+    await until(client, 'status', (s) => s === 'ready')
+    expect(await again.next()).toEqual({ type: 'prepare', mode: 'pygame' }) // a new session: warm it again
+    expect(client.stdin('x')).toBe(false)
+    client.run({ ...RUN })
+    expect(await again.next()).toEqual({ type: 'run', ...RUN })
+    expect(client.status).toBe('starting')
+    again.json({ type: 'started', run: 'r2', mode: 'python', python: '3.10.13', display: null, resume: 'other' })
+    await until(client, 'started')
+    expect(client.status).toBe('running')
+    expect(client.runId).toBe('r2')
+  })
+
+  it('gives the run up on "gone" after "resumed" (the replay fell behind while catching up)', async () => {
+    makeClient()
+    const first = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await first
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null, resume: 'secret' })
+    await until(client, 'started')
+    const second = server.nextConnection()
+    backend.socket.terminate()
+    const again = await second
+    await again.next()
+    again.json({ type: 'resumed', run: 'r1', display: null })
+    await until(client, 'resumed')
+    again.json({ type: 'error', code: 'gone', message: 'That run is over or cannot be resumed; press Run to start again.' })
+    expect(await until(client, 'error')).toMatchObject({ code: 'gone' })
+    expect(client.status).toBe('ready')
+    expect(client.stdin('x')).toBe(false)
+  })
+
+  it('keeps "starting" when Run was pressed while the resume was unanswered and the answer is "gone"', async () => {
+    makeClient()
+    const first = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await first
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null, resume: 'secret' })
+    await until(client, 'started')
+    const second = server.nextConnection()
+    backend.socket.terminate()
+    const again = await second
+    expect(await again.next()).toMatchObject({ type: 'resume', run: 'r1' })
+    client.run({ ...RUN })
+    expect(await again.next()).toEqual({ type: 'run', ...RUN })
+    again.json({ type: 'error', code: 'gone', message: 'That run is over or cannot be resumed; press Run to start again.' })
+    await until(client, 'error')
+    expect(client.status).toBe('starting')
+    again.json({ type: 'started', run: 'r2', mode: 'python', python: '3.10.13', display: null })
+    await until(client, 'started')
+    expect(client.status).toBe('running')
+  })
+
   it('gives up after the configured number of failed attempts', async () => {
     const url = server.url
     await server.close()

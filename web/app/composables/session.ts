@@ -13,7 +13,10 @@ export interface DisplayTarget extends DisplayInfo {
 export interface Session {
   client: PyplayClient
   view: SessionView
-  /** The display of the latest display-mode run; kept after it ends so its last frame stays. */
+  /**
+   * The display of the latest display-mode run (its URL with the latest ticket); kept after the
+   * run ends so its last frame stays.
+   */
   display: ShallowRef<DisplayTarget | null>
   termSize: TermSize
   mode: { value: Mode }
@@ -39,6 +42,13 @@ export function createSession(backendUrl: string): Session {
     display.value = started.display
       ? { ...started.display, run: started.run, socketUrl: client.displayUrl(started.display.url) }
       : null
+  })
+  // A resumed run's display comes with a fresh ticket (the first may have expired by now); the
+  // display pane reconnects with it by itself (lib/display-link.ts), this keeps the target current.
+  client.on('resumed', (resumed) => {
+    if (resumed.display && display.value?.run === resumed.run) {
+      display.value = { ...resumed.display, run: resumed.run, socketUrl: client.displayUrl(resumed.display.url) }
+    }
   })
   client.on('exit', (exit) => {
     if (view.connection !== 'starting') view.sandbox = null

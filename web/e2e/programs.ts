@@ -1,0 +1,34 @@
+// Programs the display specs run, and the colours they paint (for canvasColors in ide.ts).
+import type { ColorTarget } from './ide'
+
+// Green background while the right arrow is held (pygame.key.get_pressed), blue otherwise;
+// the yellow player moves right while it is held.
+export const PYGAME_PROGRAM = `import random
+import pygame
+
+pygame.init()
+screen = pygame.display.set_mode((480, 320))
+font = pygame.font.Font(None, 30)
+clock = pygame.time.Clock()
+random.seed(4)
+stars = [(random.randrange(480), random.randrange(320)) for _ in range(40)]
+x = 20
+print("Hold the right arrow key!")
+while True:
+    for event in pygame.event.get():
+        if event.type == pygame.QUIT:
+            raise SystemExit
+    held = pygame.key.get_pressed()[pygame.K_RIGHT]
+    if held:
+        x = min(x + 6, 420)
+    screen.fill((40, 170, 70) if held else (30, 40, 130))
+    for star in stars:
+        screen.set_at(star, (255, 255, 255))
+    pygame.draw.circle(screen, (255, 210, 0), (x + 20, 170), 24)
+    screen.blit(font.render("Hold the right arrow!", True, (255, 255, 255)), (140, 24))
+    pygame.display.flip()
+    clock.tick(60)
+`
+
+export const green: ColorTarget = { name: 'green', rgb: [40, 170, 70], tolerance: 12 }
+export const blue: ColorTarget = { name: 'blue', rgb: [30, 40, 130], tolerance: 12 }
