@@ -137,9 +137,11 @@ class Classroom:
         boots = self.service.metrics().get("pyplay_sandboxes_created", 0) - boots
         records = [r for s in students for r in s.runs]
         most = max((connected for connected, _ in samples), default=0)
-        per_student = max((pss / connected for connected, pss in samples if connected == most and most), default=0.0)
+        per_student = max((pss / connected for connected, pss in samples if connected == most and most),
+                          default=0.0)
         return Outcome(scenario, level, self.lifecycle, records, [r for r in records if r.sent_at >= timed_from],
-                       [f for s in students for f in s.failures], cpu, idle_rate * idle_for, per_student, boots, seconds)
+                       [f for s in students for f in s.failures], cpu, idle_rate * idle_for, per_student, boots,
+                       seconds)
 
     async def _sample(self, students: List[Student]) -> None:
         while True:
@@ -174,7 +176,7 @@ class Classroom:
                     press = max(record.sent_at + own.uniform(8, 30), time.monotonic() + 1.0)
                 await sleep_until(end)       # the tab stays open until the lesson ends
                 await student.close()
-            await asyncio.gather(*(life(s, t) for s, t in zip(students, opens)))
+            await asyncio.gather(*(life(s, t) for s, t in zip(students, opens, strict=True)))
             return began + warmup
         return await self.measure("steady", count, body)
 
@@ -198,7 +200,7 @@ class Classroom:
             async def weigh() -> None:       # memory when the whole class has the page open
                 await sleep_until(go - 1.0)
                 await self.sample_now(students)
-            await asyncio.gather(weigh(), *(life(*args) for args in zip(students, opens, presses)))
+            await asyncio.gather(weigh(), *(life(*args) for args in zip(students, opens, presses, strict=True)))
             return began
         return await self.measure("lesson-start", count, body)
 
@@ -251,7 +253,8 @@ def latency_rows(pairs: Sequence[Sequence[Outcome]], pick) -> List[List[object]]
             if not values:
                 rows.append([_name(outcome), 0, "-", "-", "-", "-", "-"])
                 continue
-            row = summary_row(_name(outcome), values, sorted(baseline)[len(baseline) // 2] if baseline else float("nan"))
+            median = sorted(baseline)[len(baseline) // 2] if baseline else float("nan")
+            row = summary_row(_name(outcome), values, median)
             p95 = percentile(values, 0.95)
             row.insert(4, f"{percentile(values, 0.99) * 1000:.1f}")
             row.append(f"{p95 / percentile(baseline, 0.95):.2f}x" if baseline else "-")
@@ -276,7 +279,8 @@ def cost_rows(pairs: Sequence[Sequence[Outcome]]) -> List[List[object]]:
 
 def meets_targets(outcome: Outcome) -> bool:
     values = outcome.first_output()
-    return bool(values) and not outcome.failures and percentile(values, 0.95) <= 0.100 and percentile(values, 0.99) <= 0.300
+    return (bool(values) and not outcome.failures
+            and percentile(values, 0.95) <= 0.100 and percentile(values, 0.99) <= 0.300)
 
 
 def report(pairs: List[List[Outcome]], args, leftovers: Dict[str, int], problems: Dict[str, Dict[str, int]]) -> None:
@@ -294,8 +298,8 @@ def report(pairs: List[List[Outcome]], args, leftovers: Dict[str, int], problems
     print(table("costs: host CPU of the service and every descendant per run, from the first student to idle "
                 "again (teardowns and pool refills included; net = minus the idle warm pools' rate), PSS of the "
                 "same per connected student, sandboxes booted per run",
-                cost_rows(pairs), ["scenario / lifecycle", "runs", "failures", "CPU ms/run net", "gross", "MiB/student",
-                                   "boots/run", "queued/starting", "CPU vs run"]))
+                cost_rows(pairs), ["scenario / lifecycle", "runs", "failures", "CPU ms/run net", "gross",
+                                   "MiB/student", "boots/run", "queued/starting", "CPU vs run"]))
     for pair in pairs:
         for outcome in pair:
             if outcome.failures:
@@ -304,9 +308,10 @@ def report(pairs: List[List[Outcome]], args, leftovers: Dict[str, int], problems
         if pair[0].scenario == "lesson-start":
             for outcome in pair:
                 terminal, frames = outcome.first_output_of("python"), outcome.first_frame("pygame")
+                terminal_p95 = percentile(terminal, 0.95) * 1000 if terminal else float("nan")
+                frames_p95 = percentile(frames, 0.95) * 1000 if frames else float("nan")
                 print(f"  lesson start N={outcome.level} {outcome.lifecycle}: terminal p95 "
-                      f"{percentile(terminal, 0.95) * 1000 if terminal else float('nan'):.0f} ms (target 150), pygame "
-                      f"first frame p95 {percentile(frames, 0.95) * 1000 if frames else float('nan'):.0f} ms (target 600)")
+                      f"{terminal_p95:.0f} ms (target 150), pygame first frame p95 {frames_p95:.0f} ms (target 600)")
     for lifecycle in LIFECYCLES:
         good = [o.level for pair in pairs for o in pair
                 if o.scenario == "steady" and o.lifecycle == lifecycle and meets_targets(o)]
@@ -338,7 +343,7 @@ async def main_async(args) -> None:
         finally:
             leftovers[lifecycle] = len(getattr(classroom, "leftovers", []))
             problems[lifecycle] = getattr(classroom, "log_problems", {})
-    pairs = [list(pair) for pair in zip(*(by_lifecycle[lc] for lc in LIFECYCLES))]
+    pairs = [list(pair) for pair in zip(*(by_lifecycle[lc] for lc in LIFECYCLES), strict=True)]
     report(pairs, args, leftovers, problems)
     assert not any(leftovers.values()), f"runsc sandboxes left after shutdown: {leftovers}"
 
@@ -356,9 +361,11 @@ def parse(argv=None):
     parser.add_argument("--levels", help="steady classroom sizes, e.g. 10,30 (default 10,30,60,100)")
     parser.add_argument("--lesson", type=float, help="steady lesson length in s (default 140)")
     parser.add_argument("--arrive", type=float, help="steady: students open the IDE over this many s (default 40)")
-    parser.add_argument("--warmup", type=float, help="steady: latencies count runs pressed after this (default arrive + 20)")
+    parser.add_argument("--warmup", type=float,
+                        help="steady: latencies count runs pressed after this (default arrive + 20)")
     parser.add_argument("--start-n", type=int, help="lesson start: students (default 30)")
-    parser.add_argument("--start-arrive", type=float, help="lesson start: arrivals spread over this many s (default 20)")
+    parser.add_argument("--start-arrive", type=float,
+                        help="lesson start: arrivals spread over this many s (default 20)")
     parser.add_argument("--typo-runs", type=int, default=20, help="typo fixer: back-to-back runs")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -378,7 +385,8 @@ def main() -> None:
     args = parse(sys.argv[1:])
     print(f"classroom: levels {args.levels}, lesson {args.lesson:.0f} s (arrivals over {args.arrive:.0f} s, "
           f"latencies after {args.warmup:.0f} s), lesson start N={args.start_n} (arrivals over "
-          f"{args.start_arrive:.0f} s), typo fixer {args.typo_runs} runs; lifecycles {', '.join(LIFECYCLES)}", flush=True)
+          f"{args.start_arrive:.0f} s), typo fixer {args.typo_runs} runs; lifecycles {', '.join(LIFECYCLES)}",
+          flush=True)
     asyncio.run(main_async(args))
 
 

@@ -29,7 +29,8 @@ import pygame, random
 pygame.init()
 screen = pygame.display.set_mode((640, 480))
 clock = pygame.time.Clock()
-balls = [[random.randrange(600), random.randrange(440), random.choice((-4, 4)), random.choice((-3, 3))] for _ in range(12)]
+balls = [[random.randrange(600), random.randrange(440), random.choice((-4, 4)), random.choice((-3, 3))]
+         for _ in range(12)]
 while True:
     for event in pygame.event.get():
         if event.type == pygame.QUIT:
@@ -97,7 +98,8 @@ async def measure_key_to_pixel(client: RFBClient, samples: int) -> List[float]:
         before = client.pixel(100, 100)
         sent = time.monotonic()
         await client.key(0x61, True)
-        await client.wait_for(lambda c: c.pixel(100, 100) != before, 10, "the colour to flip")
+        # Awaited within this iteration, so the closure never saw a later `before`; bound anyway.
+        await client.wait_for(lambda c, before=before: c.pixel(100, 100) != before, 10, "the colour to flip")
         latencies.append(time.monotonic() - sent)
         await client.key(0x61, False)
         await asyncio.sleep(0.1)

@@ -41,7 +41,8 @@ async def service_first_frame(pool: int, runs: int) -> List[float]:
                 await until(lambda: service.pool_ready("pygame"), 120, "the pygame pool to refill")
             ws = await connect(service.url)
             began = time.monotonic()
-            await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [{"path": "main.py", "text": PROGRAM}]}))
+            await ws.send(json.dumps({"type": "run", "mode": "pygame",
+                                      "files": [{"path": "main.py", "text": PROGRAM}]}))
             started = await next_json(ws, timeout=60)
             client = await RFBClient.open_websocket(f"ws://127.0.0.1:{service.port}{started['display']['url']}")
             await client.wait_for(_first_frame, 60, "the first frame")

@@ -13,7 +13,8 @@ from testkit.service import Service
 
 
 def process_footprint(pid: int) -> dict:
-    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines() if ":" in line)
+    with open(f"/proc/{pid}/status") as file:
+        status = dict(line.split(":", 1) for line in file.read().splitlines() if ":" in line)
     return {"fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": int(status["Threads"]),
             "rss_mib": int(status["VmRSS"].split()[0]) / 1024}
 

@@ -54,7 +54,8 @@ def pygame_program(student: int) -> str:
 
 
 def turtle_program(student: int) -> str:
-    background = "#%02x%02x%02x" % TURTLE_BG
+    red, green, blue = TURTLE_BG
+    background = f"#{red:02x}{green:02x}{blue:02x}"
     return ("import turtle\n"
             f"print('student {student}: drawing')\nscreen = turtle.Screen()\nscreen.setup(300, 200)\n"
             f"screen.bgcolor('{background}')\nt = turtle.Turtle()\nt.speed(0)\n"

@@ -14,9 +14,9 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def table(title: str, rows: List[Sequence[object]], headers: Sequence[str]) -> str:
     cells = [list(map(str, headers))] + [[str(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = [title, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths)),
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths, strict=True)),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells[1:]]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells[1:]]
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ class FakeSocket:
         self.name = name
         self.frames: List[Frame] = []            # everything the session sent, in order
         self._read = 0                           # frames the test has consumed with next()
-        self._incoming: "asyncio.Queue[Union[str, bytes, None, BaseException]]" = asyncio.Queue()
+        self._incoming: asyncio.Queue[Union[str, bytes, None, BaseException]] = asyncio.Queue()
         self._sends_open = asyncio.Event()
         self._sends_open.set()
         self._send_error: Optional[BaseException] = None

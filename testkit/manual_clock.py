@@ -42,7 +42,7 @@ class ManualClock:
     def time(self) -> float:
         return self.now
 
-    def install(self) -> "ManualClock":
+    def install(self) -> ManualClock:
         # An instance attribute shadows BaseEventLoop.time, which call_later, call_at and
         # the loop's own scheduling all read through self.time().
         self._loop.time = self.time  # type: ignore[method-assign]
@@ -73,7 +73,7 @@ class Watchdog:
         self.bitten = False
         self._timer: Optional[threading.Timer] = None
 
-    def start(self) -> "Watchdog":
+    def start(self) -> Watchdog:
         # call_soon_threadsafe also wakes a loop blocked in select() on a far-off virtual timer.
         self._timer = threading.Timer(self.seconds, self._loop.call_soon_threadsafe, args=(self._bite,))
         self._timer.daemon = True

@@ -146,14 +146,14 @@ class RFBClient:
         self.rects: Dict[int, int] = {}   # encoding -> rectangles received
         self.cut_text = b""
         self._changed = asyncio.Condition()
-        self._reader: Optional["asyncio.Task[None]"] = None
+        self._reader: Optional[asyncio.Task[None]] = None
         self._failure: Optional[BaseException] = None
         self._in_update = False
 
     # opening --------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, transport: Transport, continuous: bool = True) -> "RFBClient":
+    async def open(cls, transport: Transport, continuous: bool = True) -> RFBClient:
         client = cls(transport)
         await client.handshake()
         if continuous:
@@ -161,17 +161,17 @@ class RFBClient:
         return client
 
     @classmethod
-    async def open_unix(cls, path: str, continuous: bool = True) -> "RFBClient":
+    async def open_unix(cls, path: str, continuous: bool = True) -> RFBClient:
         reader, writer = await asyncio.open_unix_connection(path)
         return await cls.open(StreamTransport(reader, writer), continuous)
 
     @classmethod
     async def open_streams(cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                           continuous: bool = True) -> "RFBClient":
+                           continuous: bool = True) -> RFBClient:
         return await cls.open(StreamTransport(reader, writer), continuous)
 
     @classmethod
-    async def open_websocket(cls, url: str, continuous: bool = True, **connect_kwargs: Any) -> "RFBClient":
+    async def open_websocket(cls, url: str, continuous: bool = True, **connect_kwargs: Any) -> RFBClient:
         import websockets  # only the WebSocket path needs it
         websocket = await websockets.connect(url, subprotocols=["binary"],
                                              max_size=None, **connect_kwargs)
@@ -392,7 +392,7 @@ class RFBClient:
         count = 0
         for y in range(y0, y0 + h):
             row = self.framebuffer[(y * self.width + x0) * 4:(y * self.width + x0 + w) * 4]
-            for b, g, r in zip(row[0::4], row[1::4], row[2::4]):
+            for b, g, r in zip(row[0::4], row[1::4], row[2::4], strict=True):
                 if abs(r - red) <= tolerance and abs(g - green) <= tolerance and abs(b - blue) <= tolerance:
                     count += 1
         return count

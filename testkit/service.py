@@ -53,12 +53,11 @@ class Service:
         """The internal listener: REST, /metrics, peers' forwarded sockets."""
         return f"http://127.0.0.1:{self.admin_port}"
 
-    def start(self, wait_ready: float = 60.0) -> "Service":
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "app"], cwd=REPO,
-                                        env={**os.environ, **self.env}, stdout=log, stderr=log,
-                                        stdin=subprocess.DEVNULL)
-        log.close()
+    def start(self, wait_ready: float = 60.0) -> Service:
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen([sys.executable, "-m", "app"], cwd=REPO,
+                                            env={**os.environ, **self.env}, stdout=log, stderr=log,
+                                            stdin=subprocess.DEVNULL)
         try:
             until_sync(self._ready, wait_ready, "the service's warm pools to fill", interval=0.1)
         except WaitTimeout:

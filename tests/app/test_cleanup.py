@@ -12,13 +12,16 @@ from testkit.client import connect, next_json, run_program
 from testkit.service import Service
 from testkit.waiting import until
 
+# A run that is still going when the test pulls the plug on it.
+SLEEP_RUN = json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]})
+
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_shutdown_mid_run_tells_the_client_and_leaves_nothing(sig):
     service = Service({"PYPLAY_POOL_PYTHON": "1"}).start()
     try:
         ws = await connect(service.url)
-        await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]}))
+        await ws.send(SLEEP_RUN)
         assert (await next_json(ws))["type"] == "started"
         assert len(service.runsc_ids()) >= 1  # the running one (and the pool refilling)
         await asyncio.get_running_loop().run_in_executor(None, service.stop, sig)
@@ -39,7 +42,7 @@ async def test_client_disconnect_ends_the_run_after_the_grace_period(wait_for_st
     service = Service({"PYPLAY_POOL_PYTHON": "0", "PYPLAY_RESUME_GRACE_SECONDS": "1"}).start(wait_ready=30)
     try:
         ws = await connect(service.url)
-        await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]}))
+        await ws.send(SLEEP_RUN)
         if wait_for_started:
             assert (await next_json(ws, 60))["type"] == "started"
         else:  # no pool: the service says it is booting a sandbox for the run
@@ -72,7 +75,7 @@ async def test_sandboxes_of_a_killed_service_are_gone_after_restart():
 async def test_kill_9_of_a_sandbox_mid_run_fails_the_run_fast_and_the_next_run_works(service):
     ws = await connect(service.url)
     try:
-        await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": "import time\ntime.sleep(100)"}]}))
+        await ws.send(SLEEP_RUN)
         started = await next_json(ws)
         run = service.get_json(f"/v1/runs/{started['run']}")
         pid = service.runsc_pid(run["sandbox"])

@@ -9,8 +9,8 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from proxy.tokens import issue_token
 from app.front_door import disable_nagle
+from proxy.tokens import issue_token
 from testkit.client import connect, next_json, run_program
 from testkit.service import Service
 
@@ -74,8 +74,8 @@ async def test_message_rate_limit_answers_busy_and_keeps_the_socket(token_servic
 
 async def test_foreign_origin_cannot_open_the_display_either(display_service):
     ws = await connect(display_service.url)
-    await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [
-        {"path": "main.py", "text": "import pygame, time\npygame.init()\npygame.display.set_mode((64, 64))\ntime.sleep(30)"}]}))
+    program = "import pygame, time\npygame.init()\npygame.display.set_mode((64, 64))\ntime.sleep(30)"
+    await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [{"path": "main.py", "text": program}]}))
     started = await next_json(ws, timeout=30)
     with pytest.raises(InvalidStatus) as refused:
         await websockets.connect(f"ws://127.0.0.1:{display_service.port}{started['display']['url']}",

@@ -82,7 +82,9 @@ async def test_turtle_square_onclick_and_onkey(display_service):
         # The square's sides run from turtle's origin 100 px right and 100 px up.
         await rfb.wait_for(lambda c: c.width >= 400 and c.count_colour((255, 0, 0), 60) > 300, 20, "a red square")
         cx, cy = map(int, bytes(run.output).decode().split("ORIGIN ")[1].split()[:2])
-        red = lambda x, y: rfb.count_colour((255, 0, 0), 60, (x - 3, y - 3, 7, 7)) > 0
+
+        def red(x: int, y: int) -> bool:
+            return rfb.count_colour((255, 0, 0), 60, (x - 3, y - 3, 7, 7)) > 0
         assert red(cx + 50, cy) and red(cx + 100, cy - 50) and red(cx + 50, cy - 100) and red(cx, cy - 50)
         assert not red(cx + 50, cy - 50)  # inside the square stays white
         await rfb.click(cx + 30, cy - 40)

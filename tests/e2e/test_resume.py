@@ -8,7 +8,8 @@ from testkit.client import connect, next_json
 from testkit.rfb import KEY_SPACE, RFBClient
 from tests.e2e.display_run import PYGAME_FILL, start
 
-COUNTER = "import time\nfor i in range(60):\n    print(f'line {i:02d}', flush=True)\n    time.sleep(0.03)\nprint('done')"
+COUNTER = ("import time\nfor i in range(60):\n    print(f'line {i:02d}', flush=True)\n    time.sleep(0.03)\n"
+           "print('done')")
 EXPECTED = "".join(f"line {i:02d}\r\n" for i in range(60)) + "done\r\n"
 
 

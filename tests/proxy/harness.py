@@ -37,7 +37,7 @@ class Tab:
 
     socket: FakeSocket
     session: Session
-    serving: "asyncio.Task[None]"
+    serving: asyncio.Task[None]
 
     async def ended(self) -> None:
         """Until the session's serve() has returned (or raised, for a broken socket)."""

@@ -14,7 +14,8 @@ BAD_MESSAGES = {
     "unknown type": (json.dumps({"type": "teleport"}), "bad_request"),
     "missing type": (json.dumps({"mode": "python"}), "bad_request"),
     "run without files": (json.dumps({"type": "run", "mode": "python"}), "bad_request"),
-    "bad mode": (json.dumps({"type": "run", "mode": "java", "files": [{"path": "main.py", "text": ""}]}), "bad_request"),
+    "bad mode": (json.dumps({"type": "run", "mode": "java", "files": [{"path": "main.py", "text": ""}]}),
+                 "bad_request"),
     "entry missing": (json.dumps({"type": "run", "entry": "game.py", "files": [{"path": "main.py", "text": ""}]}),
                       "bad_request"),
     "file without content": (json.dumps({"type": "run", "files": [{"path": "main.py"}]}), "bad_request"),
@@ -28,10 +29,12 @@ BAD_MESSAGES = {
     "resume unknown run": (json.dumps({"type": "resume", "run": "r-nope", "token": "t", "offset": 0}), "gone"),
     "too many files": (json.dumps({"type": "run", "files": [{"path": f"f{i}.py", "text": ""} for i in range(6)]
                                    + [{"path": "main.py", "text": ""}]}), "too_large"),
-    "upload too big": (json.dumps({"type": "run", "files": [{"path": "main.py", "text": "#" * 100_000}]}), "too_large"),
+    "upload too big": (json.dumps({"type": "run", "files": [{"path": "main.py", "text": "#" * 100_000}]}),
+                       "too_large"),
     "oversized message": (json.dumps({"type": "stdin", "data": "x" * 1_500_000}), "too_large"),
 }
-BAD_PATHS = ["a" * 300 + ".py", "../x.py", "/etc/x.py", "", "a\x00b.py", "a/../../x.py", "./main.py", "a//b.py", "dir\\x.py"]
+BAD_PATHS = ["a" * 300 + ".py", "../x.py", "/etc/x.py", "", "a\x00b.py", "a/../../x.py", "./main.py", "a//b.py",
+             "dir\\x.py"]
 
 
 @pytest.mark.parametrize("name", sorted(BAD_MESSAGES))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from proxy.errors import ERROR_CODES, ProtocolError
@@ -13,7 +14,8 @@ from sandbox.limits import Limits
 from testkit.client import connect, run_program
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
+                    lambda children: (st.lists(children, max_size=5)
+                                      | st.dictionaries(st.text(max_size=10), children, max_size=5)),
                     max_leaves=30)
 MESSAGE_TYPES = st.sampled_from(["run", "stdin", "resize", "stop", "resume", "nope", ""])
 SHAPED = st.builds(lambda kind, extra: {**extra, "type": kind}, MESSAGE_TYPES,

@@ -52,7 +52,7 @@ async def test_every_run_of_a_session_gets_its_own_random_numbers(ws, mode):
     """Launchers are forks of one pre-imported zygote: a dice game must still roll differently."""
     program = "import random, os, uuid\nprint(random.random(), os.urandom(8).hex(), uuid.uuid4())"
     first, second = [(await run_program(ws, program, mode=mode, timeout=60)).text.split()[-3:] for _ in range(2)]
-    assert all(a != b for a, b in zip(first, second)), (first, second)
+    assert all(a != b for a, b in zip(first, second, strict=True)), (first, second)
 
 
 async def test_prepare_takes_the_sandbox_before_run(ws, service):

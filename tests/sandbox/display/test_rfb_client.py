@@ -4,9 +4,8 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-import zlib
-
 import sys
+import zlib
 
 import pytest
 

@@ -32,12 +32,14 @@ print('SEEN', seen)
 async def environment_secrets(ws, service) -> None:
     program = """
 import os
-found = [k for k in os.environ if k.startswith(('PYPLAY', 'AWS', 'NOMAD', 'CONSUL', 'SSH', 'GIT', 'PIP', 'PYENV', 'VIRTUAL_ENV'))]
+found = [k for k in os.environ
+         if k.startswith(('PYPLAY', 'AWS', 'NOMAD', 'CONSUL', 'SSH', 'GIT', 'PIP', 'PYENV', 'VIRTUAL_ENV'))]
 for pid in os.listdir('/proc'):
     if pid.isdigit():
         try:
             data = open(f'/proc/{pid}/environ', 'rb').read()
-            found += [pid + ':' + part.split(b'=')[0].decode() for part in data.split(b'\\0') if part.startswith(b'PYPLAY')]
+            found += [pid + ':' + part.split(b'=')[0].decode()
+                      for part in data.split(b'\\0') if part.startswith(b'PYPLAY')]
         except OSError:
             pass
 print('SECRETS', found)
@@ -71,7 +73,8 @@ print('REACHED', reached)
 SANDBOX_OWN = """
 def sandbox_own(pid):
     try:
-        return int(pid) == 1 or b'/opt/pyplay/agent/sandbox/launcher.py\\0--zygote' in open(f'/proc/{pid}/cmdline', 'rb').read()
+        return int(pid) == 1 or (b'/opt/pyplay/agent/sandbox/launcher.py\\0--zygote'
+                                 in open(f'/proc/{pid}/cmdline', 'rb').read())
     except OSError:
         return True  # gone meanwhile
 """

@@ -69,8 +69,9 @@ print('GOT', got)
 
 
 async def test_killing_everything_from_inside_only_ends_the_program(ws, service):
-    program = "import os, signal\nfor target in (os.getppid(), 1, -1):\n    try:\n        os.kill(target, signal.SIGKILL)\n" \
-              "    except OSError as e:\n        print(target, 'denied', flush=True)"
+    program = ("import os, signal\nfor target in (os.getppid(), 1, -1):\n    try:\n"
+               "        os.kill(target, signal.SIGKILL)\n    except OSError as e:\n"
+               "        print(target, 'denied', flush=True)")
     result = await run_program(ws, program)
     # The parent (the sandbox's zygote, root) and the agent (pid 1): refused; kill(-1) finds
     # nothing else it may signal.
@@ -105,7 +106,8 @@ async def test_resource_bombs_are_contained_and_the_service_keeps_serving(tight_
 
 
 async def test_fd_exhaustion_is_contained(tight_ws):
-    result = await run_program(tight_ws, "import os\nfds = []\nwhile True:\n    fds.append(os.open('main.py', os.O_RDONLY))")
+    program = "import os\nfds = []\nwhile True:\n    fds.append(os.open('main.py', os.O_RDONLY))"
+    result = await run_program(tight_ws, program)
     assert result.exit["reason"] == "failed" and result.exit["limit"] == "open_files"
 
 
@@ -115,7 +117,8 @@ async def test_the_program_cannot_reach_the_agent_or_its_helpers_through_proc(ws
     re-open gives a program anything (sandbox/confine.py).  A new pty, /dev/null: harmless."""
     program = """
 import os, signal
-harmless = ('/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/ptmx', '/dev/pts/ptmx', '/dev/tty')
+harmless = ('/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/ptmx', '/dev/pts/ptmx',
+            '/dev/tty')
 reached, signalled, others = [], [], 0
 for pid in [p for p in os.listdir('/proc') if p.isdigit()]:
     try:

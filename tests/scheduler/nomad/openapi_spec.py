@@ -249,7 +249,7 @@ def _match_segments(template: List[str], segments: List[str]) -> Optional[Dict[s
     if len(template) != len(segments):
         return None
     params = {}
-    for expected, actual in zip(template, segments):
+    for expected, actual in zip(template, segments, strict=True):
         if expected.startswith("{") and expected.endswith("}"):
             if not actual:
                 return None

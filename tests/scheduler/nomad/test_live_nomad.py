@@ -50,9 +50,9 @@ def dev_agent(tmp_path_factory) -> Iterator[str]:
     config = folder / "agent.hcl"
     config.write_text(f'bind_addr = "127.0.0.1"\nports {{\n  http = {http}\n  rpc = {rpc}\n  serf = {serf}\n}}\n'
                       'client {\n  node_class = "dev"\n}\n')
-    log = open(folder / "agent.log", "wb")
-    agent = subprocess.Popen([NOMAD, "agent", "-dev", "-config", str(config)],
-                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    with open(folder / "agent.log", "wb") as log:  # the agent keeps its own descriptor
+        agent = subprocess.Popen([NOMAD, "agent", "-dev", "-config", str(config)],
+                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     address = f"http://127.0.0.1:{http}"
     try:
         _wait_for_leader(address, agent)
@@ -64,7 +64,6 @@ def dev_agent(tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             agent.kill()
             agent.wait(5)
-        log.close()
 
 
 def _wait_for_leader(address: str, agent: subprocess.Popen) -> None:

@@ -100,10 +100,7 @@ class LocalGvisorEnv:
 
 @pytest.fixture(params=["nomad-fakes", "local-gvisor"])
 async def scheduler_env(request) -> AsyncIterator[Any]:
-    if request.param == "nomad-fakes":
-        env = NomadFakesEnv(request.getfixturevalue("cluster"))
-    else:
-        env = LocalGvisorEnv()
+    env = NomadFakesEnv(request.getfixturevalue("cluster")) if request.param == "nomad-fakes" else LocalGvisorEnv()
     try:
         yield env
     finally:
