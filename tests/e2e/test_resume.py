@@ -27,8 +27,9 @@ async def test_resume_replays_missed_output_exactly_once_then_goes_live(service)
     await first.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": COUNTER}]}))
     started = await next_json(first)
     before = await _read_some(first, 30)
-    first.transport.abort()  # school Wi-Fi: no close handshake
-    await asyncio.sleep(0.5)
+    # School Wi-Fi: no close handshake.  The resume goes out at once, so the server usually
+    # hears of the old socket only after it (the order tests/proxy covers in every variant).
+    first.transport.abort()
 
     second = await connect(service.url)
     await second.send(json.dumps({"type": "resume", "run": started["run"], "token": started["resume"],
@@ -65,7 +66,6 @@ async def test_resume_of_a_pygame_run_gives_a_fresh_display_ticket_and_the_displ
     await display.wait_for(lambda c: c.is_uniform((30, 144, 255)), 30, "blue")
     run.drop()                                       # Wi-Fi drops: both sockets go, no close frames
     display.transport.websocket.transport.abort()
-    await asyncio.sleep(0.5)
 
     second = await connect(display_service.url)
     await second.send(json.dumps({"type": "resume", "run": run.started["run"], "token": run.started["resume"],

@@ -19,7 +19,7 @@ class FakeAgent:
         self._answers_ready = answers_ready
 
     async def reset(self, timeout: float) -> bool:
-        if not self._answers_ready:  # an agent that never comes back from its reset
+        if not self._answers_ready:  # an agent that never comes back: the real client's timeout, simulated
             await asyncio.sleep(timeout)
             raise AgentGone(f"the agent was not ready again within {timeout:g}s")
         return True
