@@ -57,6 +57,20 @@ export async function stop(proc: Started, graceMs = 10_000): Promise<void> {
   }
 }
 
+/** SIGKILL of the process alone (not its group), as a machine that dies; resolves once it has exited. */
+export async function killProcess(proc: Started): Promise<void> {
+  const pid = proc.child.pid
+  if (!pid || proc.child.exitCode !== null || proc.child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => proc.child.once('exit', () => resolve()))
+  process.kill(pid, 'SIGKILL')
+  await exited
+}
+
+/** SIGKILL of whatever is left in the process group the process led (after it was killed alone). */
+export function killLeftovers(proc: Started): void {
+  if (proc.child.pid) signalGroup(proc.child.pid, 'SIGKILL')
+}
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal)
