@@ -105,7 +105,9 @@ class Session:
         elif isinstance(request, protocol.PrepareRequest):
             await self.prepare(request.mode)
         elif self.run is None or self.run.finished.is_set():
-            if not isinstance(request, protocol.StopRequest):
+            # Stop and resize race a program's end (the Stop button, a pane that grows when the
+            # display hides): nothing to do, and nothing to tell.  Typing to no program is news.
+            if isinstance(request, protocol.StdinRequest):
                 raise ProtocolError("bad_request", "No program is running; press Run first.")
         elif isinstance(request, protocol.StdinRequest):
             await self.run.stdin(request.data)
