@@ -12,7 +12,7 @@ from typing import Any, Optional, Tuple
 
 from common.logs import get_logger
 from proxy import rfb
-from proxy.relay import Message, splice
+from proxy.relay import ByteReader, Message, splice
 from proxy.run import Run
 from scheduler.errors import SandboxFailed
 
@@ -20,24 +20,6 @@ log = get_logger("pyplay.display")
 READ_CHUNK = 64 * 1024
 HANDSHAKE_SECONDS = 10.0
 JOIN_ATTEMPTS = 3
-
-
-class _ViewerBytes:
-    """Exact reads over a WebSocket whose binary messages carry an RFB byte stream."""
-
-    def __init__(self, ws: Any) -> None:
-        self._ws = ws
-        self.buffer = bytearray()
-
-    async def read_exactly(self, n: int) -> bytes:
-        while len(self.buffer) < n:
-            message = await self._ws.recv()
-            if message is None:
-                raise rfb.RFBError("the viewer left during the handshake")
-            self.buffer += message.encode() if isinstance(message, str) else message
-        data = bytes(self.buffer[:n])
-        del self.buffer[:n]
-        return data
 
 
 async def _join_display(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
@@ -73,7 +55,7 @@ async def _open_and_join(run: Run) -> Tuple[asyncio.StreamReader, asyncio.Stream
     raise AssertionError("unreachable")
 
 
-async def _greet_viewer(ws: Any, viewer: _ViewerBytes, server_init: bytes) -> None:
+async def _greet_viewer(ws: Any, viewer: ByteReader, server_init: bytes) -> None:
     """The server's side of the handshake, to the browser, with Xvnc's ServerInit."""
     await ws.send(rfb.VERSION)
     minor = rfb.check_version(await viewer.read_exactly(12))
@@ -93,12 +75,12 @@ async def relay_display(ws: Any, run: Run) -> None:
         log.warning("display_unreachable", run=run.id, sandbox=run.sandbox.id, error=str(error) or repr(error))
         await ws.close(code=1011, reason="display not available")
         return
-    viewer = _ViewerBytes(ws)
+    viewer = ByteReader(ws.recv)
     try:
         await asyncio.wait_for(_greet_viewer(ws, viewer, server_init), HANDSHAKE_SECONDS)
         if viewer.buffer:  # the viewer's first messages, read along with its ClientInit
             writer.write(bytes(viewer.buffer))
-    except (rfb.RFBError, asyncio.TimeoutError, ConnectionError) as error:
+    except (rfb.RFBError, asyncio.TimeoutError, ConnectionError, EOFError) as error:
         log.warning("display_viewer_handshake_failed", run=run.id, error=str(error) or type(error).__name__)
         writer.close()
         await ws.close(code=1011, reason="display not available")

@@ -34,3 +34,21 @@ async def pump(receive: Receive, send: Send) -> None:
 async def splice(receive_a: Receive, send_a: Send, receive_b: Receive, send_b: Send) -> None:
     """Relay two message sockets to each other until either closes."""
     await until_either_ends(pump(receive_a, send_b), pump(receive_b, send_a))
+
+
+class ByteReader:
+    """Exact reads over a socket whose messages carry a byte stream (RFB over a WebSocket)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.buffer = bytearray()   # read past the last exact read: the caller passes it on
+
+    async def read_exactly(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            message = await self._receive()
+            if message is None:
+                raise EOFError("the other side closed")
+            self.buffer += message.encode() if isinstance(message, str) else message
+        data = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return data

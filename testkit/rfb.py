@@ -17,6 +17,8 @@ import struct
 import zlib
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
+from proxy.relay import ByteReader
+
 RAW, COPY_RECT = 0, 1
 DESKTOP_SIZE, EXTENDED_DESKTOP_SIZE, CURSOR = -223, -308, -239
 # The Cursor pseudo-encoding keeps the pointer out of the framebuffer, as in noVNC.
@@ -69,20 +71,19 @@ class WebSocketTransport:
 
     def __init__(self, websocket: Any) -> None:
         self.websocket = websocket
-        self.buffer = bytearray()
+        self._reader = ByteReader(self._receive)
+
+    async def _receive(self) -> bytes:
+        try:
+            message = await self.websocket.recv()
+        except Exception as exc:  # websockets' ConnectionClosed family
+            raise RFBError(f"the display WebSocket closed: {exc}") from exc
+        if isinstance(message, str):
+            raise RFBError("the display WebSocket sent a text frame")
+        return message
 
     async def read_exactly(self, n: int) -> bytes:
-        while len(self.buffer) < n:
-            try:
-                message = await self.websocket.recv()
-            except Exception as exc:  # websockets' ConnectionClosed family
-                raise RFBError(f"the display WebSocket closed: {exc}") from exc
-            if isinstance(message, str):
-                raise RFBError("the display WebSocket sent a text frame")
-            self.buffer += message
-        data = bytes(self.buffer[:n])
-        del self.buffer[:n]
-        return data
+        return await self._reader.read_exactly(n)
 
     async def write(self, data: bytes) -> None:
         await self.websocket.send(data)
