@@ -5,9 +5,8 @@ call any replica.  ``GET /v1/runs`` lists this replica's runs only.
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict
+from typing import Awaitable, Callable
 
-import httpx
 from sanic import Request, Sanic, response
 
 from proxy.errors import PeerGone
@@ -58,16 +57,9 @@ async def _ask_owner(services: Services, owner: str, request: Request) -> HTTPRe
     """The same request, made of the replica that owns the run; 502 if it is gone."""
     assert services.forwarder is not None
     try:
-        address = await services.forwarder.peers.address(owner)
-        if address is None:
-            raise PeerGone(f"no replica named {owner} is known")
-        headers: Dict[str, Any] = {}
-        if services.config.admin_token:
-            headers["Authorization"] = f"Bearer {services.config.admin_token}"
-        async with httpx.AsyncClient(timeout=services.config.peer_connect_seconds) as client:
-            answer = await client.request(request.method, f"http://{address}{request.path}", headers=headers)
-    except (PeerGone, httpx.HTTPError) as error:
+        answer = await services.forwarder.request(owner, request.method, request.path)
+    except PeerGone as error:
         return response.json({"error": f"the replica {owner} that owns this run is gone ({error})"}, status=502)
-    services.counters["forwarded_rest"] += 1
+    services.forwarder.counters["forwarded_rest"] += 1
     return response.raw(answer.content, status=answer.status_code,
                         content_type=answer.headers.get("content-type", "application/json"))

@@ -167,7 +167,7 @@ async def _forward_display(services: Services, owner: str, request: Request, ws:
         log.warning("display_owner_gone", owner=owner, error=str(error))
         await ws.close(code=GONE_CLOSE, reason="the server running this program is gone")
         return
-    services.counters["forwarded_displays"] += 1
+    services.forwarder.counters["forwarded_displays"] += 1
     await splice_to_peer(ws.recv, ws.send, peer)
 
 
@@ -195,9 +195,9 @@ def _add_operations(app: Sanic, services: Services) -> None:
 
     @app.get("/metrics")
     async def metrics(_request: Request) -> response.HTTPResponse:
-        gone = {"forward_peer_gone": services.forwarder.gone if services.forwarder else 0,
-                "draining": int(services.draining)}
-        text = render_metrics({**services.scheduler.stats(), **services.counters, **gone}, services.registry.all(),
+        forwarding = services.forwarder.counters if services.forwarder else {}
+        own = {**forwarding, "draining": int(services.draining)}   # this replica's forwarding and drain state
+        text = render_metrics({**services.scheduler.stats(), **services.counters, **own}, services.registry.all(),
                               services.replica)
         return response.text(text, content_type="text/plain; version=0.0.4")
 

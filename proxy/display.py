@@ -43,16 +43,18 @@ async def _open_and_join(run: Run) -> Tuple[asyncio.StreamReader, asyncio.Stream
     """A joined connection to the display.  Xvnc can still drop the relay itself in the
     moment between its ServerInit and our SetEncodings; the viewer has not been greeted
     yet, so joining again is invisible to it."""
-    for attempt in range(1, JOIN_ATTEMPTS + 1):
+    attempt = 1
+    while True:
         reader, writer = await run.sandbox.open_display()
         try:
             return reader, writer, await asyncio.wait_for(_join_display(reader, writer), HANDSHAKE_SECONDS)
-        except (asyncio.IncompleteReadError, ConnectionError) as error:
-            writer.close()
-            if attempt == JOIN_ATTEMPTS:
-                raise rfb.RFBError(f"the display dropped the relay {attempt} times: {error!r}") from None
+        except BaseException as error:
+            writer.close()   # on every path: a failed join must not hold a connection to Xvnc
+            dropped = isinstance(error, (asyncio.IncompleteReadError, ConnectionError))
+            if not dropped or attempt == JOIN_ATTEMPTS:
+                raise
             log.info("display_join_again", run=run.id, attempt=attempt)
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 async def _greet_viewer(ws: Any, viewer: ByteReader, server_init: bytes) -> None:
@@ -71,7 +73,7 @@ async def _greet_viewer(ws: Any, viewer: ByteReader, server_init: bytes) -> None
 async def relay_display(ws: Any, run: Run) -> None:
     try:
         reader, writer, server_init = await _open_and_join(run)
-    except (OSError, SandboxFailed, rfb.RFBError, asyncio.TimeoutError) as error:
+    except (OSError, SandboxFailed, rfb.RFBError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
         log.warning("display_unreachable", run=run.id, sandbox=run.sandbox.id, error=str(error) or repr(error))
         await ws.close(code=1011, reason="display not available")
         return

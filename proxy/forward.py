@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Dict, Optional
+from typing import Awaitable, Dict, Optional, Tuple, TypeVar
 
+import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.typing import Subprotocol
 
 from proxy.errors import PeerGone
 from proxy.relay import Message, Receive, Send, splice
@@ -19,7 +21,8 @@ from proxy.replicas import PeerDirectory
 
 CLIENT_HEADER = "X-Pyplay-Client"   # who the student is, as the front door of the first replica saw it
 PEER_QUEUE = 16                      # messages read ahead from a peer before it must wait
-COUNTERS = ("forwarded_resumes", "forwarded_displays", "forwarded_rest")
+T = TypeVar("T")
+COUNTERS = ("forwarded_resumes", "forwarded_displays", "forwarded_rest", "forward_peer_gone")
 
 
 @dataclasses.dataclass
@@ -28,27 +31,41 @@ class Forwarder:
     admin_token: str          # the peers' internal listeners want it, when set
     connect_seconds: float    # a peer that has not answered by then is gone
     max_message: int
-    gone: int = 0             # peers that did not answer: forward_peer_gone in /metrics
+    counters: Dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
 
     async def open(self, owner: str, path: str, client: str, subprotocol: Optional[str] = None) -> ClientConnection:
         """A WebSocket to ``path`` on the owner's internal listener, or PeerGone within the
         connect bound, so a student whose replica died hears so at once."""
+        async def opening() -> ClientConnection:
+            address, headers = await self._reach(owner)
+            return await connect(f"ws://{address}{path}", additional_headers={**headers, CLIENT_HEADER: client},
+                                 open_timeout=None, subprotocols=[Subprotocol(subprotocol)] if subprotocol else None,
+                                 max_size=self.max_message, max_queue=PEER_QUEUE, compression=None)
+
+        return await self._bounded(owner, opening())
+
+    async def request(self, owner: str, method: str, path: str) -> httpx.Response:
+        """The same HTTP request, made of the owner's internal listener (operators' REST)."""
+        async def asking() -> httpx.Response:
+            address, headers = await self._reach(owner)
+            async with httpx.AsyncClient() as client:
+                return await client.request(method, f"http://{address}{path}", headers=headers)
+
+        return await self._bounded(owner, asking())
+
+    async def _bounded(self, owner: str, attempt: Awaitable[T]) -> T:
         try:
-            return await asyncio.wait_for(self._open(owner, path, client, subprotocol), self.connect_seconds)
-        except (OSError, asyncio.TimeoutError, WebSocketException) as error:
-            self.gone += 1
+            return await asyncio.wait_for(attempt, self.connect_seconds)
+        except (OSError, asyncio.TimeoutError, WebSocketException, httpx.HTTPError, PeerGone) as error:
+            self.counters["forward_peer_gone"] += 1
             raise PeerGone(f"replica {owner} did not answer: {error!r}") from None
 
-    async def _open(self, owner: str, path: str, client: str, subprotocol: Optional[str]) -> ClientConnection:
+    async def _reach(self, owner: str) -> Tuple[str, Dict[str, str]]:
+        """The owner's internal address, and the headers its listener wants."""
         address = await self.peers.address(owner)
         if address is None:
             raise PeerGone(f"no replica named {owner} is known")
-        headers: Dict[str, str] = {CLIENT_HEADER: client}
-        if self.admin_token:
-            headers["Authorization"] = f"Bearer {self.admin_token}"
-        return await connect(f"ws://{address}{path}", additional_headers=headers, open_timeout=None,
-                             subprotocols=[subprotocol] if subprotocol else None,  # type: ignore[list-item]
-                             max_size=self.max_message, max_queue=PEER_QUEUE, compression=None)
+        return address, {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
 
 
 async def splice_to_peer(receive: Receive, send: Send, peer: ClientConnection) -> None:

@@ -13,7 +13,6 @@ from common.config import Config
 from common.logs import get_logger
 from proxy import protocol
 from proxy.errors import GONE_SENTENCE, PeerGone, ProtocolError, public_error
-from proxy.forward import COUNTERS as FORWARD_COUNTERS
 from proxy.forward import Forwarder, splice_to_peer
 from proxy.lease import COUNTERS as LEASE_COUNTERS
 from proxy.lease import SessionSandbox
@@ -46,8 +45,7 @@ class Services:
     replica: str = dataclasses.field(default_factory=made_up_replica_name)
     forwarder: Optional[Forwarder] = None      # None: a single replica, nothing to forward to
     draining: bool = False                     # not ready for new students; runs go on
-    counters: Dict[str, int] = dataclasses.field(
-        default_factory=lambda: dict.fromkeys((*LEASE_COUNTERS, *FORWARD_COUNTERS), 0))
+    counters: Dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(LEASE_COUNTERS, 0))
 
     def owner_elsewhere(self, run_id: str) -> Optional[str]:
         """The replica that owns ``run_id`` when it is another one we can forward to."""
@@ -218,7 +216,7 @@ class Session:
         await peer.send(protocol.resume_request(request.run, request.token, request.offset))
         self.lease.close(self)
         self._peer = peer
-        self.services.counters["forwarded_resumes"] += 1
+        self.services.forwarder.counters["forwarded_resumes"] += 1
         log.info("resume_forwarded", run=request.run, owner=owner, client=self.client)
 
     async def send_error(self, code: str, message: str) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable, TypeVar, Union
+from typing import Callable, Generic, TypeVar, Union
 
 T = TypeVar("T")
 What = Union[str, Callable[[], str]]
@@ -29,29 +29,38 @@ def _message(timeout: float, what: What) -> str:
     return f"timed out after {timeout:g} s waiting for {what() if callable(what) else what}"
 
 
+class _Looks(Generic[T]):
+    """One condition looked at until it holds, against one deadline."""
+
+    def __init__(self, condition: Callable[[], T], timeout: float, what: What) -> None:
+        self._condition, self._timeout, self._what = condition, timeout, what
+        self._deadline = time.monotonic() + timeout
+        self.value: T
+
+    def found(self) -> bool:
+        self.value = self._condition()
+        if self.value:
+            return True
+        if time.monotonic() >= self._deadline:
+            raise WaitTimeout(_message(self._timeout, self._what))
+        return False
+
+
 async def until(condition: Callable[[], T], timeout: float = 5.0, what: What = "the condition",
                 interval: float = INTERVAL) -> T:
     """Wait until ``condition()`` is truthy and return its value; ``WaitTimeout`` at the
     deadline.  ``what`` (or, called at the deadline, ``what()``) says what never happened.
     An exception raised by ``condition`` ends the wait at once."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(_message(timeout, what))
+    looks = _Looks(condition, timeout, what)
+    while not looks.found():
         await asyncio.sleep(interval)
+    return looks.value
 
 
 def until_sync(condition: Callable[[], T], timeout: float = 5.0, what: What = "the condition",
                interval: float = INTERVAL) -> T:
     """``until`` for code without an event loop (fixtures, threads, ``Service.start``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(_message(timeout, what))
+    looks = _Looks(condition, timeout, what)
+    while not looks.found():
         time.sleep(interval)
+    return looks.value

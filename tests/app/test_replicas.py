@@ -9,7 +9,7 @@ import signal
 import time
 import urllib.error
 import urllib.request
-from typing import Iterator
+from typing import Any, Iterator, Tuple
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -26,6 +26,7 @@ EXPECTED = "go\r\n" + "".join(f"line {i:02d}\r\n" for i in range(40)) + "done\r\
 PYGAME = ("import pygame\npygame.init()\nscreen = pygame.display.set_mode((120, 90))\nclock = pygame.time.Clock()\n"
           "while True:\n    pygame.event.pump()\n    screen.fill((0, 120, 255))\n    pygame.display.flip()\n"
           "    clock.tick(20)\n")
+WAITING = "print('up', flush=True)\ninput()"
 ENV = {"PYPLAY_POOL_PYTHON": "1", "PYPLAY_POOL_PYGAME": "1", "PYPLAY_RESUME_GRACE_SECONDS": "30"}
 
 
@@ -119,6 +120,15 @@ async def test_a_resume_after_a_drop_loses_nothing_on_either_replica(cluster: Cl
     await third.close()
 
 
+async def _waiting_for_input(balancer: Balancer) -> Tuple[Any, dict]:
+    """A program through the balancer that has printed and now waits for a line."""
+    ws = await connect(balancer.url)
+    await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py", "text": WAITING}]}))
+    started = await next_json(ws, 30)
+    await read_until(ws, b"up")
+    return ws, started
+
+
 async def _resume(balancer: Balancer, started: dict, offset: int):
     ws = await connect(balancer.url)
     await ws.send(json.dumps({"type": "resume", "run": started["run"], "token": started["resume"], "offset": offset}))
@@ -128,11 +138,7 @@ async def _resume(balancer: Balancer, started: dict, offset: int):
 
 async def test_a_rest_stop_works_on_any_replica(cluster: Cluster) -> None:
     balancer = cluster.balancer
-    ws = await connect(balancer.url)
-    await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py",
-                                                       "text": "print('up', flush=True)\ninput()"}]}))
-    started = await next_json(ws, 30)
-    await read_until(ws, b"up")
+    ws, started = await _waiting_for_input(balancer)
     other = cluster.other_than(owner_of(started["run"]))
     request = urllib.request.Request(f"{other.admin}/v1/runs/{started['run']}", method="DELETE")
     with urllib.request.urlopen(request, timeout=5) as answer:
@@ -144,11 +150,7 @@ async def test_a_rest_stop_works_on_any_replica(cluster: Cluster) -> None:
 
 async def test_a_replica_killed_mid_run_is_noticed_within_two_seconds(doomed_cluster: Cluster) -> None:
     balancer = doomed_cluster.balancer
-    ws = await connect(balancer.url)
-    await ws.send(json.dumps({"type": "run", "files": [{"path": "main.py",
-                                                       "text": "print('up', flush=True)\ninput()"}]}))
-    started = await next_json(ws, 30)
-    await read_until(ws, b"up")
+    ws, started = await _waiting_for_input(balancer)
     dead = doomed_cluster.replica(owner_of(started["run"]))
 
     killed_at = time.monotonic()
