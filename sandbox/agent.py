@@ -396,6 +396,7 @@ class Agent:
 
     async def stop_display_program(self, desktop: Desktop) -> None:
         """Stop = the window's close button first (pygame.QUIT, Tk's WM_DELETE_WINDOW), then signals."""
+        self.program.note_stopping()
         await desktop.close_windows()
         try:
             await asyncio.wait_for(self.program_exited.wait(), self.limits.stop_grace_seconds)

@@ -14,6 +14,7 @@ import sys
 import termios
 from typing import Dict
 
+from sandbox.launcher import STOPPING
 from sandbox.limits import Limits
 from sandbox.modes import DEFAULT_COLS, DEFAULT_ROWS
 from sandbox.reset import student_pids
@@ -92,6 +93,14 @@ class Program:
         message = json.dumps({"entry": entry, "cwd": cwd, "env": env, "rlimits": rlimits(limits)}) + "\n"
         self.channel.setblocking(True)
         self.channel.sendall(message.encode())
+
+    def note_stopping(self) -> None:
+        """Tell the program's excepthook that the window is about to close because of Stop
+        (sandbox/launcher.py: the error that follows is not the student's)."""
+        try:
+            self.channel.send(STOPPING)
+        except OSError:
+            pass
 
     def resize(self, rows: int, cols: int) -> None:
         _set_window_size(self.master_fd, rows, cols)
