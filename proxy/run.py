@@ -61,6 +61,9 @@ class Run:
         self.finished = asyncio.Event()
         self.on_finished: Optional[Callable[[], Any]] = None
         self.display: Optional[Dict[str, Any]] = None
+        # The program's window is up, or the run is over: a display viewer is greeted only
+        # then, so its first frame is the program's own at the window's size (proxy/display.py).
+        self.window_shown = asyncio.Event()
         self.timings: Dict[str, float] = {"sandbox_ready": sandbox.ready_at - sandbox.created_at}
         self._client: Optional[Attachment] = None
         self._relaying = asyncio.Event()     # a live client is attached, or nobody will come
@@ -190,7 +193,10 @@ class Run:
                 self.replay.append(event.data)
                 await self._deliver(event.data, output=True)
             elif isinstance(event, WindowResized):
+                if self.display is not None:
+                    self.display.update(width=event.width, height=event.height)
                 await self._deliver(protocol.display_message(self.id, event.width, event.height))
+                self.window_shown.set()
             elif isinstance(event, Exited):
                 return event.result
 
@@ -216,6 +222,7 @@ class Run:
                  limit=result.get("limit"), output_bytes=self.replay.end,
                  **{f"{k}_ms": round(v * 1000, 1) for k, v in self.timings.items()})
         self.finished.set()
+        self.window_shown.set()
         if self.on_finished is not None:
             self.on_finished()
         await self._deliver(protocol.exit_message(self.id, **self.exit))
