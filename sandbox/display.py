@@ -250,6 +250,8 @@ def _bind_xlib(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.XCreateSimpleWindow.restype = w
     lib.XCreateSimpleWindow.argtypes = [p, w, i, i, u, u, u, ctypes.c_ulong, ctypes.c_ulong]
     lib.XSetWindowBackgroundPixmap.argtypes = [p, w, ctypes.c_ulong]
+    lib.XSetWindowBackground.argtypes = [p, w, ctypes.c_ulong]
+    lib.XClearWindow.argtypes = [p, w]
     lib.XMoveResizeWindow.argtypes = [p, w, i, i, u, u]
     lib.XMapWindow.argtypes = lib.XLowerWindow.argtypes = [p, w]
     lib.XDefaultScreen.argtypes = [p]
@@ -332,9 +334,11 @@ def main_window_places(windows: Sequence[WindowBox], placed: Dict[int, Tuple[int
     SDL_VIDEO_CENTERED) and a window that wandered is put back."""
     places = {box.window: placed[box.window] for box in windows if is_main_window(box) and box.window in placed}
     boxes = {box.window: box for box in windows}
-    for box in windows:
-        if not is_main_window(box) or box.window in places:
-            continue
+    # A new window already at the free origin stays there (nothing to move, nothing to
+    # repaint); the others follow in stacking order, which is the order they were mapped.
+    newcomers = sorted((box for box in windows if is_main_window(box) and box.window not in places),
+                       key=lambda box: (box.x, box.y) != (0, 0) or (0, 0) in places.values())
+    for box in newcomers:
         right = max((x + boxes[w].width for w, (x, _) in places.items()), default=0)
         bottom = max((y + boxes[w].height for w, (_, y) in places.items()), default=0)
         if not places:
@@ -456,9 +460,14 @@ class XConnection:
         self.x11.XSetInputFocus(self.dpy, window, REVERT_TO_POINTER_ROOT, CURRENT_TIME)
         self.x11.XSync(self.dpy, 0)
 
-    def move_windows(self, places: Iterable[Tuple[int, Tuple[int, int]]]) -> None:
+    def move_windows(self, places: Iterable[Tuple[int, Tuple[int, int]]], backdrop: int) -> None:
+        """Move windows, and blacken where they were: the backdrop paints nothing by
+        itself (it keeps the last frame), so their old pixels would stay on the desktop."""
         for window, (x, y) in places:
             self.x11.XMoveWindow(self.dpy, window, x, y)
+        self.x11.XSetWindowBackground(self.dpy, backdrop, 0)
+        self.x11.XClearWindow(self.dpy, backdrop)
+        self.x11.XSetWindowBackgroundPixmap(self.dpy, backdrop, BACKGROUND_NONE)
         self.x11.XSync(self.dpy, 0)
 
     def watch_root(self) -> None:
@@ -584,7 +593,7 @@ class DesktopKeeper:
         wandered = [(box.window, self.places[box.window]) for box in windows
                     if box.window in self.places and (box.x, box.y) != self.places[box.window]]
         if wandered:
-            self.connection.move_windows(wandered)
+            self.connection.move_windows(wandered, self.backdrop)
             windows = self.program_windows()
         self._focus_new_windows(windows)
         wanted = desktop_size_for(windows, self.max_size)
