@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Sequence
 
-from sandbox import confine, modes, reset, wire
+from sandbox import confine, modes, no_display, reset, wire
 from sandbox.desktop import Desktop, serve_rfb_over_tcp
 from sandbox.early import EarlyZygote
 from sandbox.errors import DisplayError, WorkspaceError
@@ -63,6 +63,7 @@ class Agent:
         self.scratch = (workspace, *scratch)
         self.skip_reset = skip_reset
         self.desktop: Optional[Desktop] = None
+        self.no_display: Optional[asyncio.AbstractServer] = None   # python mode: see sandbox/no_display.py
         self.zygote: Optional[Zygote] = None
         self.early_zygote = early_zygote
         self._program: Optional[Program] = None
@@ -92,6 +93,7 @@ class Agent:
         self.last_activity = time.monotonic()
         self.started_at = 0.0
         self.program_exited = asyncio.Event()
+        self.told_no_display = False
         self.claimed_files: List[str] = []
         self._timers: List[asyncio.TimerHandle] = []
 
@@ -104,6 +106,8 @@ class Agent:
             desktop_up = asyncio.ensure_future(self._start_desktop(self.rfb_unix_path))
         if self.zygote is None:
             self.zygote = await Zygote.adopt(self.early_zygote, self.mode, self.on_program_exit)
+        if not modes.has_display(self.mode):
+            await self._listen_for_display_requests()
         helpers = await desktop_up if desktop_up is not None else None
         # The sabotage switch leaves the run in the sandbox's IPC namespace, so its checks can see;
         # an agent that is not root (an image's USER) cannot make namespaces.
@@ -122,7 +126,20 @@ class Agent:
 
     def program_environment(self) -> Dict[str, str]:
         env = {**self.inherited_env, **program_env(self.workspace, {})}
-        return self.desktop.environment(env) if self.desktop is not None else env
+        if self.desktop is not None:
+            return self.desktop.environment(env)
+        return {**env, **no_display.environment()} if not modes.has_display(self.mode) else env
+
+    async def _listen_for_display_requests(self) -> None:
+        if self.no_display is not None:
+            self.no_display.close()
+        self.no_display = await no_display.listen(self.on_display_request)
+
+    def on_display_request(self) -> None:
+        """Once per run: the program asked for a window that python mode does not have."""
+        if self.running and not self.told_no_display:
+            self.told_no_display = True
+            asyncio.ensure_future(self.send(wire.encode(wire.Kind.OUTPUT, no_display.NOTICE)))
 
     # -- connection ---------------------------------------------------------------------------
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
