@@ -74,7 +74,8 @@ class Run:
     # -- start --------------------------------------------------------------------------------
     async def start(self, request: protocol.RunRequest) -> None:
         """Claim the sandbox for the program; raises ClaimRefused or AgentGone."""
-        claim = Claim(request.entry, request.files, request.cols, request.rows, self.config.limits)
+        claim = Claim(request.entry, request.files, request.cols, request.rows, self.config.limits,
+                      request.screen)
         self.display = await self.sandbox.agent.claim(claim, START_SECONDS)
         self.timings["claim"] = time.monotonic() - self.started_at
 

@@ -22,7 +22,7 @@ import sys
 import termios
 import time
 import traceback
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sandbox import confine, modes, no_display, reset, wire
 from sandbox.desktop import Desktop, serve_rfb_over_tcp
@@ -49,6 +49,14 @@ RFB_TCP_SOCKET = "/tmp/.pyplay-vnc.sock"  # Xvnc's socket when RFB is relayed ov
 # (memory, process slots, disk): the sandbox is replaced rather than reset.
 UNTRUSTED_REASONS = ("memory", "output")
 TRUSTED_LIMITS = (None, "wall", "idle")
+
+
+def screen_of(claim: Dict[str, Any]) -> Optional[Tuple[int, int]]:
+    """The IDE's display pane from the claim, if it sent one (checked by the host too)."""
+    try:
+        return modes.parse_screen(claim.get("screen"))
+    except ValueError:
+        return None
 
 
 class Agent:
@@ -233,7 +241,7 @@ class Agent:
             return
         self.resize_terminal(claim.get("term") or {})
         entry_path = os.path.join(self.workspace, entry)
-        self.program.go(entry_path, os.path.dirname(entry_path), {}, self.limits)
+        self.program.go(entry_path, os.path.dirname(entry_path), {}, self.limits, screen_of(claim))
         self.running = True
         self.started_at = self.last_activity = time.monotonic()
         display = None

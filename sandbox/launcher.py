@@ -101,6 +101,15 @@ def _install_excepthook(channel: socket.socket, entry_dir: str) -> None:
     sys.excepthook = hook
 
 
+def _size_turtle_window(width: int, height: int) -> None:
+    """turtle's default window is half the screen's width and three quarters of its height;
+    here it is the IDE's display pane, so a drawing is as big on a Chromebook as on a
+    desktop.  A program's own ``turtle.setup(...)`` still decides, as on a desktop."""
+    turtle = sys.modules.get("turtle")     # pre-imported by the turtle zygote; else nothing to do
+    if turtle is not None:
+        turtle._CFG.update(width=width, height=height)
+
+
 def _limit_myself(limits: dict[str, int]) -> None:
     """Soft and hard both, so the program cannot raise them back; never above what we have."""
     for name, value in limits.items():
@@ -306,6 +315,8 @@ def _run(channel: socket.socket, mode: str) -> None:
     os.chdir(go.get("cwd", entry_dir))
     os.environ.update(go.get("env", {}))
     _limit_myself(go.get("rlimits", {}))
+    if go.get("screen"):
+        _size_turtle_window(*go["screen"])
     sys.argv[:] = [entry]
     sys.path[0] = entry_dir
     _install_excepthook(channel, entry_dir)

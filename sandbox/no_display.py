@@ -13,8 +13,8 @@ from typing import Callable, Dict
 from sandbox.display import X11_SOCKET_DIR, ensure_x11_socket_dir
 
 DISPLAY_NUMBER = 0
-NOTICE = ("\r\n\x1b[33mpyplay: this program opens a window, but Mode is \"Python\", which has no "
-          "display. Choose Auto (or Pygame/Turtle) and press Run again.\x1b[0m\r\n").encode()
+NOTICE = (b"\r\n\x1b[33mpyplay: this program opens a window, but Mode is \"Python\", which has no "
+          b"display. Choose Auto (or Pygame/Turtle) and press Run again.\x1b[0m\r\n")
 
 
 def environment() -> Dict[str, str]:

@@ -12,7 +12,7 @@ import socket
 import struct
 import sys
 import termios
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 from sandbox.launcher import STOPPING
 from sandbox.limits import Limits
@@ -89,8 +89,10 @@ class Program:
                 raise OSError("the launcher exited before it was ready")
             received += chunk
 
-    def go(self, entry: str, cwd: str, env: Dict[str, str], limits: Limits) -> None:
-        message = json.dumps({"entry": entry, "cwd": cwd, "env": env, "rlimits": rlimits(limits)}) + "\n"
+    def go(self, entry: str, cwd: str, env: Dict[str, str], limits: Limits,
+           screen: Optional[Tuple[int, int]] = None) -> None:
+        message = json.dumps({"entry": entry, "cwd": cwd, "env": env, "rlimits": rlimits(limits),
+                              "screen": screen}) + "\n"
         self.channel.setblocking(True)
         self.channel.sendall(message.encode())
 

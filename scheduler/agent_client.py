@@ -62,6 +62,8 @@ class WireAgentClient(AgentClient):
                    "files": [{"path": path, "data": base64.b64encode(data).decode("ascii")}
                              for path, data in claim.files],
                    "limits": claim.limits.to_wire()}
+        if claim.screen is not None:
+            message["screen"] = {"width": claim.screen[0], "height": claim.screen[1]}
         try:
             await self._send(wire.Kind.CLAIM, json.dumps(message).encode())
             frame = await asyncio.wait_for(self._recv(), timeout)

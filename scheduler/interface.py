@@ -35,6 +35,7 @@ class Claim:
     cols: int
     rows: int
     limits: Limits
+    screen: Optional[Tuple[int, int]] = None   # the IDE's display pane: a turtle window's default size
 
 
 # Events come one per chunk a program writes, many a second per run: slots keep them small.

@@ -162,3 +162,16 @@ async def test_a_viewer_that_connects_at_once_starts_with_the_programs_window(di
     finally:
         await rfb.close()
     assert (await run.stop())["reason"] == "stopped"
+
+
+TURTLE_WINDOW_SIZE = "import turtle\nprint('window', turtle.window_width(), turtle.window_height(), flush=True)\n" \
+                     "turtle.done()\n"
+
+
+async def test_a_turtle_window_is_as_big_as_the_ides_display_pane(display_service):
+    run = await start(display_service, TURTLE_WINDOW_SIZE, screen={"width": 800, "height": 500})
+    await run.wait_output("window 800 500")
+    assert (await run.stop())["reason"] == "stopped"
+    run = await start(display_service, TURTLE_WINDOW_SIZE)
+    await run.wait_output("window 640 720")       # no pane size: half and three quarters of 1280x960
+    assert (await run.stop())["reason"] == "stopped"
