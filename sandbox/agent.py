@@ -62,12 +62,14 @@ def screen_of(claim: Dict[str, Any]) -> Optional[Tuple[int, int]]:
 class Agent:
     def __init__(self, mode: str, workspace: str, uid: int, inherited_env: Dict[str, str],
                  rfb_unix_path: Optional[str] = None, scratch: Sequence[str] = (),
-                 skip_reset: bool = False, early_zygote: Optional[EarlyZygote] = None) -> None:
+                 skip_reset: bool = False, early_zygote: Optional[EarlyZygote] = None,
+                 audio_path: Optional[str] = None) -> None:
         self.mode = mode
         self.workspace = workspace
         self.uid = uid
         self.inherited_env = inherited_env
         self.rfb_unix_path = rfb_unix_path if modes.has_display(mode) else None
+        self.audio_path = audio_path if self.rfb_unix_path else None   # sound comes with a display
         self.scratch = (workspace, *scratch)
         self.skip_reset = skip_reset
         self.desktop: Optional[Desktop] = None
@@ -128,7 +130,8 @@ class Agent:
 
     async def _start_desktop(self, rfb_unix_path: str) -> "asyncio.Future[None]":
         """Xvnc (its start blocks on a pipe: in a thread), then its helpers in the background."""
-        desktop = await asyncio.get_running_loop().run_in_executor(None, Desktop.start, rfb_unix_path)
+        desktop = await asyncio.get_running_loop().run_in_executor(None, Desktop.start, rfb_unix_path,
+                                                                   self.audio_path)
         self.desktop = desktop
         return asyncio.ensure_future(desktop.start_helpers(self.on_display_size))
 
@@ -546,6 +549,11 @@ async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> Non
         await _close_quietly(agent.writer)
 
 
+def _unix_path(listen: Optional[str]) -> Optional[str]:
+    kind, _, address = (listen or "").partition(":")
+    return address if kind == "unix" and address else None
+
+
 async def _close_quietly(writer: asyncio.StreamWriter) -> None:
     try:
         writer.close()
@@ -561,6 +569,7 @@ def main(early_zygote: Optional[EarlyZygote] = None) -> None:
     parser.add_argument("--workspace", default="/workspace")
     parser.add_argument("--uid", type=int, default=1000)
     parser.add_argument("--vnc-listen", help="display modes: unix:/path (Xvnc's own socket) or tcp:host:port")
+    parser.add_argument("--audio-listen", help="pygame mode: unix:/path where the run's sound is served (Opus)")
     parser.add_argument("--scratch", action="append", default=[],
                         help="a folder emptied between runs besides the workspace (/tmp, /dev/shm)")
     parser.add_argument("--unsafe-inherit-env", action="store_true",
@@ -574,7 +583,8 @@ def main(early_zygote: Optional[EarlyZygote] = None) -> None:
     kind, _, address = (args.vnc_listen or "").partition(":")
     rfb_unix_path = address if kind == "unix" else RFB_TCP_SOCKET
     agent = Agent(args.mode, args.workspace, args.uid, dict(os.environ) if args.unsafe_inherit_env else {},
-                  rfb_unix_path if args.vnc_listen else None, args.scratch, args.unsafe_skip_reset, early_zygote)
+                  rfb_unix_path if args.vnc_listen else None, args.scratch, args.unsafe_skip_reset, early_zygote,
+                  audio_path=_unix_path(args.audio_listen))
     asyncio.run(serve(agent, args.listen, address if kind == "tcp" else None))
 
 

@@ -126,6 +126,8 @@ class Sandbox:
     ready_at: float
     # Opens a connection to the display's RFB server, for modes that have one.
     display: Optional[Callable[[], Awaitable[Streams]]] = None
+    # Opens the run's sound (2-byte-length-framed Opus packets), for modes that have it.
+    audio: Optional[Callable[[], Awaitable[Streams]]] = None
     warm: bool = False
 
     @property
@@ -136,6 +138,11 @@ class Sandbox:
         if self.display is None:
             raise SandboxFailed(f"sandbox {self.id} has no display")
         return await self.display()
+
+    async def open_audio(self) -> Streams:
+        if self.audio is None:
+            raise SandboxFailed(f"sandbox {self.id} has no sound")
+        return await self.audio()
 
 
 class Scheduler(abc.ABC):
