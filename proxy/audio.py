@@ -1,6 +1,9 @@
 """The sound WebSocket: the run's Opus packets from the sandbox to the browser, one packet
 per binary message (sandbox/sound.py makes them: 10 ms of 48 kHz stereo each).
 
+Stop ends the sound at once: the socket closes when the student presses Stop, without waiting
+for the program to end (a program deaf to its window's close can take seconds).
+
 Bounded end to end: the relay reads the next packet only once the last one is sent, and
 while it does not read, the sandbox's encoder drops its oldest packets; so a browser that
 never reads makes nothing grow here, and one that stalls hears the present, not the past.
@@ -42,6 +45,6 @@ async def relay_audio(ws: Any, run: Run) -> None:
             pass      # the browser has nothing to say; reading notices when it leaves
 
     try:
-        await until_either_ends(pump(next_packet, ws.send), ignore_browser())
+        await until_either_ends(pump(next_packet, ws.send), ignore_browser(), run.silenced.wait())
     finally:
         writer.close()

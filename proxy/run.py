@@ -70,6 +70,7 @@ class Run:
         self._detach_timer: Optional[asyncio.TimerHandle] = None
         self._pump: Optional[asyncio.Task[None]] = None
         self._stop_requested = False   # a stop was asked for: a lost agent then reads as stopped
+        self.silenced = asyncio.Event()  # Stop pressed or run over: its sound ends at once (proxy/audio.py)
 
     # -- start --------------------------------------------------------------------------------
     async def start(self, request: protocol.RunRequest) -> None:
@@ -148,6 +149,7 @@ class Run:
 
     async def stop(self) -> None:
         self._stop_requested = True
+        self.silenced.set()
         await self._to_agent(lambda agent: agent.stop())
 
     def cut_off(self) -> None:
@@ -224,6 +226,7 @@ class Run:
                  **{f"{k}_ms": round(v * 1000, 1) for k, v in self.timings.items()})
         self.finished.set()
         self.window_shown.set()
+        self.silenced.set()
         if self.on_finished is not None:
             self.on_finished()
         await self._deliver(protocol.exit_message(self.id, **self.exit))

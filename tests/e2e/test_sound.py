@@ -89,3 +89,18 @@ async def test_the_mixer_leaves_nothing_in_the_students_folder(display_service):
     await run.wait_output("files")
     assert "files ['main.py']" in bytes(run.output).decode(), bytes(run.output)
     await run.exit
+
+
+async def test_stop_closes_the_sound_at_once_even_if_the_program_ignores_its_window(display_service):
+    deaf = TONE_GAME.replace("    for event in pygame.event.get():\n        if event.type == pygame.QUIT:\n"
+                             "            raise SystemExit\n", "")
+    run = await start(display_service, deaf)
+    await run.wait_output("playing")
+    url = f"ws://127.0.0.1:{display_service.port}{run.started['display']['audio']}"
+    async with websockets.connect(url, subprotocols=["binary"], max_size=None) as sound:
+        await sound.recv()
+        await run.ws.send('{"type": "stop"}')
+        # The program still runs (it ignores the window's close) while its sound is cut off.
+        await asyncio.wait_for(sound.wait_closed(), 5)
+        assert not run.exit.done(), "the sound ended before the program did"
+    assert (await run.exit)["reason"] == "stopped"
