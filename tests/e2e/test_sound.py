@@ -104,3 +104,18 @@ async def test_stop_closes_the_sound_at_once_even_if_the_program_ignores_its_win
         await asyncio.wait_for(sound.wait_closed(), 5)
         assert not run.exit.done(), "the sound ended before the program did"
     assert (await run.exit)["reason"] == "stopped"
+
+
+# pygame's own aliens example, run from where it installs: its music (house_lo) and its
+# effects (boom.wav on every hit) go through the mixer; "Warning, no sound" means no mixer.
+ALIENS = "import runpy\nrunpy.run_module('pygame.examples.aliens', run_name='__main__')\n"
+
+
+async def test_pygames_aliens_example_is_heard_without_errors(display_service):
+    run = await start(display_service, ALIENS, mode="pygame")
+    url = f"ws://127.0.0.1:{display_service.port}{run.started['display']['audio']}"
+    packets = await _listen(url, 4.0)
+    output = bytes(run.output).decode(errors="replace")
+    assert "Warning, no sound" not in output and "Traceback" not in output, output
+    assert rms(decode_all(packets)) > 300, "its music is heard"
+    assert (await run.stop())["reason"] == "stopped"
