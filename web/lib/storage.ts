@@ -91,15 +91,18 @@ export class ProjectLibrary {
     return this.list().find((p) => p.id === id)
   }
 
-  /** A new project holding `files` (assets written to the asset store first). */
-  async create(name: string, files: readonly ProjectFile[], template: string | null): Promise<ProjectMeta> {
+  /**
+   * A new project holding `files`: its code and its place in the list are saved at once (throws
+   * SaveError when the browser refuses), its assets by the returned promise.
+   */
+  create(name: string, files: readonly ProjectFile[], template: string | null): { meta: ProjectMeta; assets: Promise<void> } {
     const list = this.list()
     if (list.length >= MAX_PROJECTS) throw new SaveError(`You can keep at most ${MAX_PROJECTS} projects here: delete one first.`)
     const meta: ProjectMeta = { id: this.newId(), name: uniqueName(name, list.map((p) => p.name)), template, updated: this.now() }
-    for (const file of files.filter(isAsset)) await this.putAsset(meta.id, file)
     this.write(projectKey(meta.id), serializeFiles(files))
     this.writeIndex([meta, ...list])
-    return meta
+    const assets = files.filter(isAsset).reduce((done, file) => done.then(() => this.putAsset(meta.id, file)), Promise.resolve())
+    return { meta, assets }
   }
 
   /** Saves the text files (and which assets exist) at once; throws SaveError when the browser refuses. */
@@ -110,10 +113,15 @@ export class ProjectLibrary {
     if (meta && this.now() - meta.updated > 60_000) { meta.updated = this.now(); this.writeIndex(list) }
   }
 
-  async loadFiles(id: string): Promise<ProjectFile[] | null> {
+  /** A project's files at once, assets as placeholders with empty `base64` (fill them with loadAsset). */
+  loadText(id: string): ProjectFile[] | null {
     const saved = parseFiles(this.store.getItem(projectKey(id)))
-    if (!saved) return null
-    return Promise.all(saved.map((f) => ('text' in f ? f : this.loadAsset(id, f.path, f.mime))))
+    return saved && saved.map((f) => ('text' in f ? f : { path: f.path, mime: f.mime, base64: '' }))
+  }
+
+  async loadFiles(id: string): Promise<ProjectFile[] | null> {
+    const files = this.loadText(id)
+    return files && Promise.all(files.map((f) => (isAsset(f) ? this.loadAsset(id, f.path, f.mime) : f)))
   }
 
   async loadAsset(id: string, path: string, mime: string): Promise<AssetFile> {
@@ -145,11 +153,12 @@ export class ProjectLibrary {
   }
 
   /** The files of the single-project IDE (before projects existed), once, as a project. */
-  async migrateLegacy(): Promise<void> {
+  migrateLegacy(): Promise<void> {
     const legacy = parseSavedFiles(this.store.getItem(LEGACY_KEY))
-    if (!legacy) return
-    await this.create('My project', legacy, null)
+    if (!legacy) return Promise.resolve()
+    const { assets } = this.create('My project', legacy, null)
     this.store.removeItem(LEGACY_KEY)
+    return assets
   }
 
   private writeIndex(list: ProjectMeta[]): void {

@@ -36,18 +36,21 @@ describe('the project library', () => {
     const store = new MapStore()
     const assets = new MemoryAssets()
     const lib = library(store, assets)
-    const meta = await lib.create('Game', [{ path: 'main.py', text: 'print(1)' }, png], 'pygame-game')
+    const { meta, assets: saved } = lib.create('Game', [{ path: 'main.py', text: 'print(1)' }, png], 'pygame-game')
+    await saved
     expect(store.getItem(projectKey(meta.id))).not.toContain('iVBORw0K')
     expect(assets.map.get(`${meta.id}/ship.png`)?.mime).toBe('image/png')
     expect(await lib.loadFiles(meta.id)).toEqual([{ path: 'main.py', text: 'print(1)' }, png])
+    expect(lib.loadText(meta.id)).toEqual([{ path: 'main.py', text: 'print(1)' }, { ...png, base64: '' }])
     expect(lib.list()).toEqual([{ id: meta.id, name: 'Game', template: 'pygame-game', updated: 1000 }])
   })
 
   it('names projects uniquely, renames and deletes them with their assets', async () => {
     const assets = new MemoryAssets()
     const lib = library(new MapStore(), assets)
-    const a = await lib.create('Quiz', [{ path: 'main.py', text: '' }], 'quiz')
-    const b = await lib.create('Quiz', [{ path: 'main.py', text: '' }, png], 'quiz')
+    const a = lib.create('Quiz', [{ path: 'main.py', text: '' }], 'quiz').meta
+    const b = lib.create('Quiz', [{ path: 'main.py', text: '' }, png], 'quiz').meta
+    await new Promise((resolve) => setTimeout(resolve, 0))
     expect(b.name).toBe('Quiz (2)')
     expect(lib.rename(a.id, 'Quiz (2)')).toBe('Quiz (2) (2)')
     expect(lib.rename(a.id, '  My quiz  ')).toBe('My quiz')
@@ -60,13 +63,13 @@ describe('the project library', () => {
   it('says so when the browser refuses to save, instead of failing silently', async () => {
     const store = new MapStore()
     const lib = library(store)
-    const meta = await lib.create('Big', [{ path: 'main.py', text: '' }], null)
+    const { meta } = lib.create('Big', [{ path: 'main.py', text: '' }], null)
     store.quota = 10
     expect(() => lib.saveFiles(meta.id, serializeFiles([{ path: 'main.py', text: 'x'.repeat(100) }]))).toThrow(SaveError)
     expect(() => lib.saveFiles(meta.id, serializeFiles([{ path: 'main.py', text: 'x'.repeat(100) }]))).toThrow(/download the project as a \.zip/)
     const assets = new MemoryAssets()
     assets.full = true
-    await expect(library(new MapStore(), assets).create('P', [png], null)).rejects.toThrow(/ship\.png could not be saved/)
+    await expect(library(new MapStore(), assets).create('P', [png], null).assets).rejects.toThrow(/ship\.png could not be saved/)
   })
 
   it('turns the single-project storage of earlier versions into a project, once', async () => {
