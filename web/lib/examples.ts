@@ -159,18 +159,27 @@ def flower(x, y, color):
     pen.penup()
     pen.goto(x, y)
     pen.pendown()
-    pen.color(color)
-    for _ in range(12):
-        pen.circle(25, 60)
+    pen.color("forestgreen")
+    pen.width(6)
+    pen.setheading(270)
+    pen.forward(120)  # the stem
+    pen.backward(120)
+    pen.width(1)
+    pen.color("black", color)
+    for _ in range(8):  # eight petals, each two arcs
+        pen.begin_fill()
+        pen.circle(50, 60)
         pen.left(120)
-        pen.circle(25, 60)
-        pen.left(150)
-    pen.dot(18, "gold")
+        pen.circle(50, 60)
+        pen.left(120)
+        pen.end_fill()
+        pen.left(45)
+    pen.dot(24, "gold")
 
 
 colors = ["red", "purple", "orange", "deeppink", "blue"]
-for x in (-150, 0, 150):
-    flower(x, 0, random.choice(colors))
+for x in (-160, 0, 160):
+    flower(x, 40, random.choice(colors))
 
 screen.onclick(lambda x, y: flower(x, y, random.choice(colors)))
 print("Click anywhere to plant a flower.")
@@ -219,6 +228,7 @@ coin_sound = pygame.mixer.Sound("coin.wav")
 coin = pygame.Rect(random.randrange(20, 600), 0, 20, 20)
 score = 0
 speed = 3
+coin_sound.play()  # a blip to say the game has started
 print("Catch the coins with the arrow keys!")
 
 running = True
