@@ -17,8 +17,9 @@ test('an edit typed just before a reload is kept', async ({ page }) => {
   await pasteProgram(page, 'print("first")\n')
   await page.keyboard.type('# typed last')
   const typed = Date.now()
-  await page.reload() // at once: no wait for any save timer
+  const reloading = page.reload() // at once: no wait for any save timer (it was 400 ms)
   console.log(`[reload] issued ${Date.now() - typed} ms after the last keystroke`)
+  await reloading
   await expect(page.getByTestId('status')).toHaveText(/Ready/, { timeout: 30_000 })
   expect(await editorText(page)).toBe('print("first")\n# typed last')
 })
@@ -68,6 +69,14 @@ test('several projects: new from a template, rename, switch, reset to template, 
   expect(await editorText(page)).toBe('print("changed")\n')
   await projectMenu(page, 'reset-project')
   await expect.poll(() => editorText(page)).toContain('questions = [')
+
+  await page.getByTestId('project-menu').click()
+  await page.keyboard.press('Escape') // the menu closes as a menu does, by Escape or a click elsewhere
+  await expect(page.getByTestId('share')).toBeHidden()
+  await expect(page.getByTestId('project-menu')).toBeFocused()
+  await page.getByTestId('project-menu').click()
+  await page.getByTestId('terminal').click()
+  await expect(page.getByTestId('share')).toBeHidden()
 
   await page.reload()
   await expect(page.getByTestId('project').locator('option:checked')).toHaveText('My quiz')

@@ -208,3 +208,16 @@ export class AssetSync {
     }
   }
 }
+
+/**
+ * This tab's files after another tab saved `saved`: text taken from it, this tab's loaded assets
+ * kept (an asset new to this tab comes as a placeholder to load). `inPlace` when only texts changed,
+ * so the caller can update the files it has instead of replacing them.
+ */
+export function mergeSaved(mine: readonly ProjectFile[], saved: readonly SavedFile[]): { files: ProjectFile[]; inPlace: boolean } {
+  const inPlace = saved.length === mine.length && saved.every((f, i) => f.path === mine[i]!.path && ('text' in f) === !isAsset(mine[i]!))
+  const files = saved.map((f): ProjectFile => ('text' in f
+    ? { path: f.path, text: f.text }
+    : mine.find((m): m is AssetFile => m.path === f.path && isAsset(m)) ?? { path: f.path, mime: f.mime, base64: '' }))
+  return { files, inPlace }
+}

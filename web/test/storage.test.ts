@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { Presence } from '../lib/presence'
 import {
-  AssetSync, INDEX_KEY, LEGACY_KEY, ProjectLibrary, SaveError, parseFiles, projectKey, serializeFiles, uniqueName,
+  AssetSync, INDEX_KEY, LEGACY_KEY, ProjectLibrary, SaveError, mergeSaved, parseFiles, projectKey, serializeFiles, uniqueName,
   type AssetStore, type KeyValueStore,
 } from '../lib/storage'
 
@@ -106,5 +107,40 @@ describe('the project library', () => {
     expect(puts).toBe(2)
     await sync.sync([{ ...png, path: 'renamed.png', base64: 'AAAA' }])
     expect([...assets.map.keys()]).toEqual(['p/renamed.png'])
+  })
+})
+
+describe('edits from another tab', () => {
+  const mine = [{ path: 'main.py', text: 'a' }, png]
+
+  it('update texts in place when only texts changed, keeping loaded assets', () => {
+    const saved = parseFiles(serializeFiles([{ path: 'main.py', text: 'b' }, { ...png, base64: '' }]))!
+    expect(mergeSaved(mine, saved)).toEqual({ files: [{ path: 'main.py', text: 'b' }, png], inPlace: true })
+  })
+
+  it('replace the files when one was added, renamed or removed; a new asset is a placeholder to load', () => {
+    const saved = parseFiles(serializeFiles([png, { path: 'coin.wav', base64: 'x', mime: 'audio/wav' }]))!
+    expect(mergeSaved(mine, saved)).toEqual({ files: [png, { path: 'coin.wav', base64: '', mime: 'audio/wav' }], inPlace: false })
+  })
+})
+
+describe('presence', () => {
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+
+  it('tells each tab when another has the same project open, and when it leaves', async () => {
+    const seen = { a: [] as boolean[], b: [] as boolean[] }
+    const a = new Presence((v) => seen.a.push(v), 'pyplay.presence.test')
+    const b = new Presence((v) => seen.b.push(v), 'pyplay.presence.test')
+    a.open('p1')
+    b.open('p2')
+    await settle()
+    expect(seen).toEqual({ a: [], b: [] })
+    b.open('p1')
+    await settle()
+    expect(seen).toEqual({ a: [true], b: [true] })
+    b.close()
+    await settle()
+    expect(seen.a).toEqual([true, false])
+    a.close()
   })
 })
