@@ -58,7 +58,7 @@ export function checkedFiles(candidates: readonly ProjectFile[]): { files: Proje
     if (problem) problems.push(`${file.path.slice(0, 100)}: ${problem}`)
     else if (files.length >= MAX_FILES) problems.push(`${file.path}: a project can have at most ${MAX_FILES} files.`)
     else if (isAsset(file) && file.base64.length * 0.75 > MAX_ASSET_BYTES) problems.push(`${file.path} is too big (the limit is ${MAX_ASSET_BYTES / 1024 / 1024} MB).`)
-    else files.push(file)
+    else files.push(isAsset(file) && !/^[a-z]+\/[a-z0-9.+-]+$/i.test(file.mime) ? { ...file, mime: 'application/octet-stream' } : file)
   }
   return { files, problems }
 }

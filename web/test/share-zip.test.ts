@@ -37,6 +37,8 @@ describe('share links', () => {
     const bomb = toBase64Url(deflateSync(new Uint8Array(64 * 1024 * 1024), { level: 9 }))
     expect(() => decodeShare(bomb)).toThrow(/more than a project may hold/)
     const escaping = encodeShare({ name: 'p', files: [{ path: '../../etc/passwd', text: 'x' }, { path: 'ok.py', text: '' }] })
+    const odd = decodeShare(encodeShare({ name: 'p', files: [{ path: 'a.png', base64: 'AA==', mime: 'text/html;x="<script>"' }] }))
+    expect(odd.files).toEqual([{ path: 'a.png', base64: 'AA==', mime: 'application/octet-stream' }])
     const decoded = decodeShare(escaping)
     expect(decoded.files.map((f) => f.path)).toEqual(['ok.py'])
     expect(decoded.problems[0]).toMatch(/\.\./)

@@ -217,7 +217,13 @@ export class Workspace {
   }
 
   private readonly onPageHide = (): void => { this.flush(); this.presence.leave() }
-  private readonly onPageShow = (event: PageTransitionEvent): void => { if (event.persisted && this.project.id) this.presence.open(this.project.id) }
+  /** Back from the back/forward cache, where no storage events arrive: catch up before any save. */
+  private readonly onPageShow = (event: PageTransitionEvent): void => {
+    if (!event.persisted || !this.project.id) return
+    const saved = localStorage.getItem(projectKey(this.project.id))
+    if (saved !== null && saved !== this.lastJson) this.applyRemote(saved)
+    this.presence.open(this.project.id)
+  }
   private readonly onVisibility = (): void => { if (document.visibilityState === 'hidden') this.flush() }
 }
 
