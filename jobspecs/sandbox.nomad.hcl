@@ -180,6 +180,11 @@ job "pyplay-sandbox" {
         name = "pyplay-sandbox"
         port = "pty"
         tags = ["pyplay", "mode:${NOMAD_META_mode}", "alloc:${NOMAD_ALLOC_ID}"]
+        # The node's address and the host port, which the proxies can route to. Left to
+        # "auto", the Docker driver advertises the container's address on the
+        # pyplay-sandbox network and its inner port 7000: unroutable from the proxies,
+        # while the check (host mode by default) still passes.
+        address_mode = "host"
 
         meta {
           job_id   = "${NOMAD_JOB_ID}"
@@ -188,12 +193,16 @@ job "pyplay-sandbox" {
 
         # The agent listens only once it is ready (Xvnc up and pygame/tkinter imported for
         # display modes), so "accepts a connection" means "ready to be claimed".
+        # Checked where the proxies connect: the host address and port, like the service.
+        # A probe connects and closes without a byte; the agent does not count it as
+        # somebody being there (sandbox/attendance.py), so orphans still end.
         check {
-          name     = "agent accepts connections"
-          type     = "tcp"
-          port     = "pty"
-          interval = "1s"
-          timeout  = "1s"
+          name         = "agent accepts connections"
+          type         = "tcp"
+          port         = "pty"
+          address_mode = "host"
+          interval     = "1s"
+          timeout      = "1s"
         }
       }
     }

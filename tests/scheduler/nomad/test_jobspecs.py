@@ -108,6 +108,10 @@ def test_sandbox_registers_the_consul_service_the_scheduler_looks_for(sandbox_jo
     (check,) = service["check"]
     assert check["type"] in ("tcp", "http", "script") and check["port"] == "pty"
     assert _seconds(check["interval"]) <= 2 and _seconds(check["timeout"]) <= 2
+    # On the pyplay-sandbox Docker network, "auto" advertises the container's address and
+    # inner port (unroutable from the proxies): the host's address and port, checked there.
+    assert only(task, "config")["network_mode"] not in ("bridge", "host")
+    assert service["address_mode"] == "host" and check["address_mode"] == "host"
 
 
 def test_sandbox_resources_and_limits_are_set(sandbox_job):
@@ -174,7 +178,10 @@ def test_the_control_service_runs_on_the_proxies_and_is_ready_checked():
     ((_, group, _, task),) = _tasks(job)
     env = only(task, "env")
     assert env["PYPLAY_SCHEDULER"] == "nomad"
-    assert env["PYPLAY_NOMAD_OWNER"] == "${NOMAD_ALLOC_NAME}", "a stable owner per instance"
+    # A stable owner per allocation, which the other replicas can tell is gone (issue 16):
+    # by name, a scaled-away index looked like nobody's and its sandboxes were never swept.
+    assert env["PYPLAY_NOMAD_CONTROL_JOB"] == "${NOMAD_JOB_ID}"
+    assert env["PYPLAY_NOMAD_OWNER"] == "${NOMAD_JOB_ID}/${NOMAD_ALLOC_ID}"
     public, internal = task["service"]
     assert {check["path"] for check in public["check"]} == {"/healthz", "/readyz"}
     (template,) = task["template"]
