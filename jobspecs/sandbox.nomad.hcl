@@ -122,10 +122,10 @@ job "pyplay-sandbox" {
         security_opt    = ["no-new-privileges"]
         readonly_rootfs = true
         # Docker's pids limit counts the container's *host* tasks: gVisor's own threads
-        # (measured idle: 84 in python mode, 91 in pygame mode, ptrace platform) plus a
-        # host thread per thread of the program. The student's limit (64 processes and
-        # threads) is the agent's, inside the sandbox; this is only the backstop against a
-        # runaway sandbox, with room above both.
+        # (measured idle, ptrace platform: 84-85 in python mode, 91 in pygame and turtle
+        # modes) plus a host thread per thread of the program. The student's limit (64
+        # processes and threads) is the agent's, inside the sandbox; this is only the
+        # backstop against a runaway sandbox, with room above both.
         pids_limit      = 512
         # A Docker network whose outbound traffic the client's firewall drops
         # (terraform/modules/pyplay/templates/client.sh.tftpl): replies to the proxies only.

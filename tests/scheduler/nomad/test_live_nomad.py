@@ -87,12 +87,16 @@ def dev_agent(tmp_path_factory) -> Iterator[str]:
         _wait_for_leader(address, agent)
         yield address
     finally:
-        agent.terminate()
-        try:
-            agent.wait(15)
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            agent.wait(5)
+        _stop(agent)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def _wait_for_leader(address: str, agent: subprocess.Popen) -> None:
@@ -200,12 +204,7 @@ def sandbox_cluster(tmp_path_factory) -> Iterator[Tuple[str, str]]:
         yield address, f"127.0.0.1:{consul_http}"
     finally:
         for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            _stop(process)
 
 
 def _live_scheduler(cluster: Tuple[str, str], owner: str, pool: int = 0) -> NomadScheduler:
