@@ -16,9 +16,12 @@ allocations on nodes, stop and purge.  What it models of Nomad 1.7.7 (see README
   kills the task ``stop_seconds`` later;
 * nodes: ``drain(node, deadline)`` sets a drain strategy and makes the node ineligible,
   leaves batch allocations alone until the deadline (nomad/drainer never marks them), then
-  marks them to migrate, stops them and places replacements elsewhere; ``lose_node``
-  marks its allocations lost and places replacements (lost allocations are always
-  replaced, whatever the reschedule policy); ``disconnect_node`` makes them unknown;
+  marks them to migrate and stops them ("batch allocations wait until they complete or the
+  drain's deadline is reached ... these allocations will not be replaced": Nomad's
+  `nomad node drain` docs; issue 16 read the reconciler as replacing them, and the
+  scheduler is right either way); ``lose_node`` marks its allocations lost and places
+  replacements (lost allocations are replaced whatever the reschedule policy);
+  ``disconnect_node`` makes them unknown;
 * the idempotency race: dispatch checks the token against a snapshot, then applies; with
   ``apply_delays`` a second request with the same token that arrives in between makes a
   second child, as nomad/job_endpoint.go does;
@@ -171,7 +174,7 @@ class FakeNomad:
 
     def drain(self, node: FakeNode, deadline_seconds: float) -> None:
         """``nomad node drain -enable -deadline``: the node takes no new work; its batch
-        allocations run on until the deadline, then are stopped and replaced elsewhere."""
+        allocations run on until the deadline, then are stopped (not replaced)."""
         with self._lock:
             node.eligible = False
             node.drain_deadline = time.monotonic() + deadline_seconds
@@ -379,7 +382,7 @@ class FakeNomad:
         return allocation
 
     def _replace(self, allocation: FakeAllocation) -> None:
-        """scheduler/reconcile.go: lost and drain-migrated allocations are always replaced."""
+        """scheduler/reconcile.go: lost allocations are always replaced."""
         if allocation.job_id in self._jobs and self._jobs[allocation.job_id].get("Stop") is not True:
             self._place(allocation.job_id, allocation.mode, RUN)
 
@@ -423,13 +426,13 @@ class FakeNomad:
         self._touch(allocation)
 
     def _force_drain(self, node: FakeNode) -> None:
-        """nomad/drainer at the deadline: whatever still runs is migrated (stopped, replaced)."""
+        """nomad/drainer at the deadline: batch allocations still running are marked to
+        migrate and stopped; the docs say they are not replaced."""
         node.drain_deadline = None
         for allocation in list(self._allocations.values()):
             if allocation.node_id == node.id and allocation.desired == "run" and not allocation.terminal:
                 allocation.migrate = True
                 self._stop_allocation(allocation)
-                self._replace(allocation)
 
     def _stop_allocation(self, allocation: FakeAllocation) -> None:
         """DesiredStatus=stop now; the client kills the task stop_seconds later."""
