@@ -20,6 +20,7 @@ A child's meta never changes, so its owner is read once and remembered.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Dict, Optional, Set
 
@@ -47,6 +48,9 @@ class Sweeper:
         self._orphans_done = False
         self._last_run: Dict[str, float] = {}
         self._owners: Dict[str, str] = {}        # child job id -> its owner meta (immutable)
+        # Its own task: the first sweep of a big cluster reads many children's meta, and
+        # refills must not wait for it.
+        self._stray_sweep: Optional[asyncio.Task[None]] = None
 
     async def start(self) -> None:
         """Check the parent job; once it can be dispatched, sweep the orphans (once)."""
@@ -64,8 +68,14 @@ class Sweeper:
                 await self._factory.purge(job_id)
         if self._due("pooled"):
             await self._pool.drop_unusable()
-        if self._orphans_done and self._due("strays", self._settings.sweep_seconds):
-            await self._sweep_strays()
+        sweeping = self._stray_sweep is not None and not self._stray_sweep.done()
+        if self._orphans_done and not sweeping and self._due("strays", self._settings.sweep_seconds):
+            self._stray_sweep = asyncio.get_running_loop().create_task(self._sweep_strays())
+
+    async def close(self) -> None:
+        if self._stray_sweep is not None:
+            self._stray_sweep.cancel()
+            await asyncio.gather(self._stray_sweep, return_exceptions=True)
 
     def _due(self, what: str, every: float = 0.0) -> bool:
         """True at most once per ``every`` (maintain_seconds) for each kind of periodic work."""
