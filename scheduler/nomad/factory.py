@@ -8,9 +8,9 @@ times.  Ending one: stop and purge the child, since dispatched children outlive 
 parent otherwise; a purge that fails is remembered for the sweeper to retry.
 
 A sandbox is bound to the first allocation of its child.  Nomad replaces a lost
-allocation (and one migrated at a drain deadline) whatever the job's reschedule policy
-says; the replacement is a fresh agent nobody connected to, so a sandbox whose allocation
-was replaced is unusable, never "healthy again".  Every child this factory made and has
+allocation whatever the job's reschedule policy says; the replacement is a fresh agent
+nobody connected to, so a sandbox whose allocation was replaced (or is lost, unknown or
+stopping) is unusable, never "healthy again".  Every child this factory made and has
 not purged is in ``jobs``: the sweeper purges children of ours that are not.
 """
 from __future__ import annotations
