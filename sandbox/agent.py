@@ -25,6 +25,7 @@ import traceback
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sandbox import confine, modes, no_display, reset, wire
+from sandbox.attendance import Attendance
 from sandbox.desktop import Desktop, serve_rfb_over_tcp
 from sandbox.early import EarlyZygote
 from sandbox.errors import DisplayError, WorkspaceError
@@ -42,7 +43,6 @@ OUTPUT_BATCH_SECONDS = 0.01
 # Terminal output read but not yet sent: past this the program is held until it is sent.
 OUTPUT_BACKLOG_LIMIT = 256 * 1024
 WATCH_SECONDS = 0.5
-ORPHAN_SECONDS = 30.0
 LAUNCHER_WARM_SECONDS = 30.0
 RFB_TCP_SOCKET = "/tmp/.pyplay-vnc.sock"  # Xvnc's socket when RFB is relayed over TCP
 # A run that ended through one of these may have left the sandbox short of something
@@ -78,8 +78,7 @@ class Agent:
         self.early_zygote = early_zygote
         self._program: Optional[Program] = None
         self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
-        self.connections = 0
-        self.last_disconnect = time.monotonic()
+        self.attendance = Attendance(time.monotonic())
         self.runs = 0
         self.claimable = False
         self.done = asyncio.Event()
@@ -160,7 +159,8 @@ class Agent:
         if self.writer is not None:
             writer.close()
             return
-        self.connections += 1
+        self.attendance.opened()
+        opened_at, spoke = time.monotonic(), False
         decoder = wire.FrameDecoder()
         try:
             writer.write(wire.encode_json(wire.Kind.HELLO, {
@@ -172,6 +172,7 @@ class Agent:
                 if not data:
                     break
                 for frame in decoder.feed(data):
+                    spoke = True
                     if self.writer is None and frame.kind == wire.Kind.CLAIM:
                         self.writer = writer
                     if self.writer is writer:
@@ -181,16 +182,14 @@ class Agent:
         except Exception:  # noqa: BLE001 - a bug must end the sandbox, not leave it half-claimed
             traceback.print_exc()
         finally:
-            self.connections -= 1
-            self.last_disconnect = time.monotonic()
+            self.attendance.closed(time.monotonic(), opened_at, spoke)
         if self.writer is writer:
             self.end("stopped")
             self.done.set()
 
     def watch_for_orphaning(self) -> None:
         """Unclaimed and nobody connected for a while: the host that made us is gone."""
-        if self.writer is None and not self.connections and \
-                time.monotonic() - self.last_disconnect > ORPHAN_SECONDS:
+        if self.attendance.orphaned(time.monotonic(), claimed=self.writer is not None):
             self.done.set()
         elif not self.done.is_set():
             asyncio.get_running_loop().call_later(1.0, self.watch_for_orphaning)
