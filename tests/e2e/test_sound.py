@@ -119,3 +119,51 @@ async def test_pygames_aliens_example_is_heard_without_errors(display_service):
     assert "Warning, no sound" not in output and "Traceback" not in output, output
     assert rms(decode_all(packets)) > 300, "its music is heard"
     assert (await run.stop())["reason"] == "stopped"
+
+
+# Music in three formats from pygame's own example data, two effects on two channels at once,
+# and a channel's volume: what games use.
+MIXER_TOUR = """
+import array, math, os, sys, time
+import pygame
+import pygame.examples
+pygame.mixer.init(48000, -16, 2, 512)
+data = os.path.join(os.path.dirname(pygame.examples.__file__), 'data')
+for name in ('house_lo.ogg', 'house_lo.mp3', 'house_lo.wav'):
+    pygame.mixer.music.load(os.path.join(data, name))
+    pygame.mixer.music.play()
+    time.sleep(0.3)
+    print('music', name, pygame.mixer.music.get_busy(), flush=True)
+pygame.mixer.music.stop()
+rate = pygame.mixer.get_init()[0]
+def tone(hz):
+    return pygame.mixer.Sound(buffer=array.array('h', [int(8000 * math.sin(2 * math.pi * hz * i / rate))
+                                                       for i in range(rate) for _ in (0, 1)]).tobytes())
+low, high = tone(440), tone(660)
+sys.stdin.readline()
+first, second = low.play(loops=-1), high.play(loops=-1)
+print('two channels', pygame.mixer.get_busy(), flush=True)
+sys.stdin.readline()
+first.set_volume(0.1)
+second.set_volume(0.1)
+print('quiet', flush=True)
+sys.stdin.readline()
+"""
+
+
+async def test_music_in_three_formats_two_channels_at_once_and_volume(display_service):
+    run = await start(display_service, MIXER_TOUR, mode="pygame")
+    url = f"ws://127.0.0.1:{display_service.port}{run.started['display']['audio']}"
+    for name in ("house_lo.ogg", "house_lo.mp3", "house_lo.wav"):
+        await run.wait_output(f"music {name} True")
+    await run.ws.send('{"type": "stdin", "data": "\\r"}')
+    await run.wait_output("two channels True")
+    loud = decode_all(await _listen(url, 1.0))[-24000:]
+    assert strength(loud, 440) > 4 * strength(loud, 550) and strength(loud, 660) > 4 * strength(loud, 550), \
+        "both tones at once"
+    await run.ws.send('{"type": "stdin", "data": "\\r"}')
+    await run.wait_output("quiet")
+    quiet = decode_all(await _listen(url, 1.0))[-24000:]
+    assert rms(quiet) < rms(loud) / 4, f"volume 0.1 is quieter: {rms(quiet):.0f} vs {rms(loud):.0f}"
+    assert "Traceback" not in bytes(run.output).decode(errors="replace")
+    assert (await run.stop())["reason"] == "stopped"
