@@ -117,7 +117,8 @@ def test_sandbox_resources_and_limits_are_set(sandbox_job):
     assert resources["memory"] * MiB > Limits().memory_bytes, "room for the program, Xvnc and the agent"
     assert resources["memory_max"] >= resources["memory"]
     config = only(task, "config")
-    assert 0 < config["pids_limit"] <= 4 * Limits().processes
+    # gVisor's own host tasks count too (~150 for an idle pygame sandbox): a backstop only.
+    assert 4 * Limits().processes < config["pids_limit"] <= 16 * Limits().processes
     tmpfs = {m["target"]: only(m, "tmpfs_options")["size"] for m in config["mount"] if m["type"] == "tmpfs"}
     assert tmpfs == {"/workspace": Limits().workspace_bytes, "/tmp": Limits().workspace_bytes,
                      "/dev/shm": 16 * MiB}
