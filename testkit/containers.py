@@ -28,10 +28,12 @@ import hcl2
 
 from testkit.docker_engine import LABEL, DockerEngine, DockerError
 from testkit.netns_forward import NamespaceError, PortForward, _socket_in
+from testkit.service import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SANDBOX_JOBSPEC = REPO / "jobspecs" / "sandbox.nomad.hcl"
 READY_SECONDS = 60.0
+UNSAFE_UID = "64123"
 _REFERENCE = re.compile(r"\$\{([^}]+)\}")
 _OPTIONS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 
@@ -60,6 +62,10 @@ class TaskSpec:
     env: Dict[str, str]
     resources: Dict[str, Any]
     ports: Dict[str, int]             # label -> port inside the container ("to")
+    # TEST ONLY, the sabotage check: the same task with gVisor and every isolation removed
+    # (runc, the host's network and processes, the repo mounted, the agent's environment
+    # handed to the program), which the deny checks must catch.
+    sabotage: bool = False
 
     @classmethod
     def load(cls, path: pathlib.Path = SANDBOX_JOBSPEC) -> TaskSpec:
@@ -73,18 +79,26 @@ class TaskSpec:
         return cls(_one(task, "config"), {k: str(v) for k, v in _one(task, "env").items()},
                    _one(task, "resources"), ports)
 
-    def nomad_env(self, mode: str, alloc_id: str) -> Dict[str, str]:
+    def sabotaged(self) -> TaskSpec:
+        return dataclasses.replace(self, sabotage=True)
+
+    def listen_ports(self) -> Dict[str, int]:
+        """Where the agent listens in its network namespace: the jobspec's ports, or, on the
+        host's network (sabotage), free host ports as Nomad would give."""
+        return {label: free_port() for label in self.ports} if self.sabotage else dict(self.ports)
+
+    def nomad_env(self, mode: str, alloc_id: str, ports: Mapping[str, int]) -> Dict[str, str]:
         """The NOMAD_* variables the task's strings refer to, as inside the container."""
         env = {"NOMAD_META_mode": mode, "NOMAD_ALLOC_ID": alloc_id}
-        env.update({f"NOMAD_PORT_{label}": str(port) for label, port in self.ports.items()})
+        env.update({f"NOMAD_PORT_{label}": str(port) for label, port in ports.items()})
         return env
 
 
 def docker_run_args(task: TaskSpec, image: str, env: Mapping[str, str], name: str) -> List[str]:
     """`docker run` options, image and args for the task, as Nomad's Docker driver builds them."""
     config = task.config
-    options = ["--detach", "--name", name, "--label", LABEL, "--runtime", config.get("runtime", "runc"),
-               "--network", "none"]
+    runtime, network = ("runc", "host") if task.sabotage else (config.get("runtime", "runc"), "none")
+    options = ["--detach", "--name", name, "--label", LABEL, "--runtime", runtime, "--network", network]
     if config.get("readonly_rootfs"):
         options.append("--read-only")
     if config.get("privileged"):
@@ -116,7 +130,18 @@ def docker_run_args(task: TaskSpec, image: str, env: Mapping[str, str], name: st
     for key, value in {**task.env, **env}.items():
         options += ["--env", f"{key}={render(value, env)}"]
     args = [render(arg, env) for arg in config.get("args", [])]
+    if task.sabotage:
+        options, args = _sabotage(options, args)
     return [*options, image, *args]
+
+
+def _sabotage(options: List[str], args: List[str]) -> Tuple[List[str], List[str]]:
+    # Loopback only even here; a uid nothing else on the host uses, since with the host's
+    # processes visible the agent's reset kills every process of its program's uid.
+    args = [arg.replace("tcp:0.0.0.0:", "tcp:127.0.0.1:") for arg in args]
+    args = [UNSAFE_UID if previous == "--uid" else arg for previous, arg in zip(["", *args], args)]
+    options = [*options, "--pid", "host", "--volume", f"{REPO}:{REPO}:ro", "--env", "PYPLAY_UNSAFE_SABOTAGE=1"]
+    return options, [*args, "--unsafe-inherit-env"]
 
 
 @dataclasses.dataclass
@@ -162,16 +187,17 @@ class ContainerSandboxHost:
         if silent:
             raise ValueError("a real agent always greets: the silent outcome is for fake sandboxes only")
         name = f"pyplay-test-{secrets.token_hex(6)}"
-        env = self.task.nomad_env(mode, alloc_id or name)
+        ports = self.task.listen_ports()
+        env = self.task.nomad_env(mode, alloc_id or name, ports)
         started = time.monotonic()
         container = self.engine.run("run", *docker_run_args(self.task, self.engine.sandbox_image, env, name)).strip()
         try:
             pid = int(self.engine.run("inspect", "--format", "{{.State.Pid}}", container).strip())
             sandbox = asyncio.run_coroutine_threadsafe(
-                self._publish(mode, container, f"/proc/{pid}/ns/net", started), self._loop).result(10)
+                self._publish(mode, container, f"/proc/{pid}/ns/net", ports, started), self._loop).result(10)
             with self._lock:
                 self._sandboxes[container] = sandbox
-            self._wait_listening(sandbox)
+            self._wait_listening(sandbox, ports["pty"])
         except BaseException:
             with self._lock:
                 self._sandboxes.pop(container, None)
@@ -179,15 +205,16 @@ class ContainerSandboxHost:
             raise
         return sandbox
 
-    async def _publish(self, mode: str, container: str, netns: str, started: float) -> ContainerSandbox:
-        forwards = {label: PortForward(netns, port) for label, port in self.task.ports.items()}
+    async def _publish(self, mode: str, container: str, netns: str, ports: Mapping[str, int],
+                       started: float) -> ContainerSandbox:
+        forwards = {label: PortForward(netns, port) for label, port in ports.items()}
         for forward in forwards.values():
             await forward.start()
         return ContainerSandbox(mode, container, netns, forwards, started)
 
-    def _wait_listening(self, sandbox: ContainerSandbox) -> None:
+    def _wait_listening(self, sandbox: ContainerSandbox, port: int) -> None:
         deadline = time.monotonic() + self.ready_seconds
-        target = ("127.0.0.1", self.task.ports["pty"])
+        target = ("127.0.0.1", port)
         while True:
             try:
                 probe = _socket_in(sandbox.netns)

@@ -72,6 +72,7 @@ class PortForward:
         self.port = 0
         self._server: Optional[asyncio.base_events.Server] = None
         self._tasks: "set[asyncio.Task[None]]" = set()
+        self._writers: "set[asyncio.StreamWriter]" = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._join, "127.0.0.1", 0)
@@ -81,6 +82,7 @@ class PortForward:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        self._writers.add(writer)
         try:
             inner = _socket_in(self.netns)
             inner.setblocking(False)
@@ -90,19 +92,27 @@ class PortForward:
                 inner.close()
                 raise
             inner_reader, inner_writer = await asyncio.open_connection(sock=inner)
-            await asyncio.gather(_pipe(reader, inner_writer), _pipe(inner_reader, writer))
+            self._writers.add(inner_writer)
+            try:
+                await asyncio.gather(_pipe(reader, inner_writer), _pipe(inner_reader, writer))
+            finally:
+                self._writers.discard(inner_writer)
         except OSError:
             pass                            # nothing listens there (yet): the client sees a close
         finally:
             writer.close()
+            self._writers.discard(writer)
             if task is not None:
                 self._tasks.discard(task)
 
     async def close(self) -> None:
+        """Stop listening and close every joined connection (both ends), as a removed
+        container's published port does."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
-        for task in list(self._tasks):
-            task.cancel()
+        for writer in list(self._writers):
+            writer.close()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2)
+        if self._server is not None:
+            await self._server.wait_closed()

@@ -6,7 +6,7 @@ Nothing may be left behind: after the session no container with the tests' label
 """
 from __future__ import annotations
 
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Optional
 
 import pytest
 
@@ -38,8 +38,9 @@ def nomad_spec() -> NomadSpec:
     return NomadSpec.load(SPEC_PATH)
 
 
-def _cluster(engine: DockerEngine, nomad_spec: NomadSpec) -> Iterator[FakeCluster]:
-    cluster = FakeCluster(nomad_spec, sandboxes=ContainerSandboxHost(engine))
+def _cluster(engine: DockerEngine, nomad_spec: NomadSpec,
+             host: Optional[ContainerSandboxHost] = None) -> Iterator[FakeCluster]:
+    cluster = FakeCluster(nomad_spec, sandboxes=host or ContainerSandboxHost(engine))
     cluster.start()
     try:
         yield cluster

@@ -22,7 +22,7 @@ import hashlib, importlib.metadata as md, json, os, platform, subprocess, sys
 packages = sys.argv[1:]
 versions = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Status}\\\\n", *packages],
                           capture_output=True, text=True).stdout.split("\\n")
-agent = "/opt/pyplay/sandbox"
+agent = "/opt/pyplay/agent/sandbox"
 print(json.dumps({
     "python": platform.python_version(),
     "pip": {d.metadata["Name"].lower(): d.version for d in md.distributions()},

@@ -15,6 +15,7 @@ from typing import List, Tuple
 import pytest
 
 from common.config import Config
+from scheduler.bundle import AGENT_ROOT
 from tests.scheduler.nomad.hcl_files import REPO
 
 DOCKERFILE = REPO / "sandbox" / "Dockerfile"
@@ -68,9 +69,10 @@ def test_agent_runs_as_root_in_gvisor_and_the_program_user_exists(steps):
 def test_entry_point_is_the_agent(steps):
     (entrypoint,) = _all(steps, "ENTRYPOINT")
     assert json.loads(entrypoint) == ["python", "-m", "sandbox"]
-    assert any(args.split()[-1].rstrip("/") == "/opt/pyplay/sandbox" and args.split()[0].rstrip("/") == "sandbox"
+    # Where the local sandboxes mount it (scheduler/bundle.py), so both look the same inside.
+    assert any(args.split()[-1].rstrip("/") == AGENT_ROOT + "/sandbox" and args.split()[0].rstrip("/") == "sandbox"
                for args in _all(steps, "COPY")), "the repo's sandbox/ package is copied in"
-    assert "PYTHONPATH=/opt/pyplay" in " ".join(_all(steps, "ENV"))
+    assert f"PYTHONPATH={AGENT_ROOT}" in " ".join(_all(steps, "ENV"))
 
 
 def test_installs_the_local_sandboxes_debian_packages_without_recommends_and_cleans_up(steps):
