@@ -15,18 +15,17 @@ tests may use loopback only.
 """
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import pathlib
 import re
 import secrets
-import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import hcl2
 
 from testkit.docker_engine import LABEL, DockerEngine, DockerError
+from testkit.loop_host import LoopHost
 from testkit.netns_forward import NamespaceError, PortForward, _socket_in
 from testkit.service import free_port
 
@@ -139,7 +138,7 @@ def _sabotage(options: List[str], args: List[str]) -> Tuple[List[str], List[str]
     # Loopback only even here; a uid nothing else on the host uses, since with the host's
     # processes visible the agent's reset kills every process of its program's uid.
     args = [arg.replace("tcp:0.0.0.0:", "tcp:127.0.0.1:") for arg in args]
-    args = [UNSAFE_UID if previous == "--uid" else arg for previous, arg in zip(["", *args], args)]
+    args = [UNSAFE_UID if index and args[index - 1] == "--uid" else arg for index, arg in enumerate(args)]
     options = [*options, "--pid", "host", "--volume", f"{REPO}:{REPO}:ro", "--env", "PYPLAY_UNSAFE_SABOTAGE=1"]
     return options, [*args, "--unsafe-inherit-env"]
 
@@ -164,7 +163,7 @@ class ContainerSandbox:
         return self.forwards["vnc"].port
 
 
-class ContainerSandboxHost:
+class ContainerSandboxHost(LoopHost[ContainerSandbox]):
     """Starts sandbox containers on ``engine`` exactly as the jobspec's task says.
 
     Same shape as the fake sandbox host: ``launch`` returns once the agent accepts
@@ -172,16 +171,10 @@ class ContainerSandboxHost:
 
     def __init__(self, engine: DockerEngine, task: Optional[TaskSpec] = None,
                  ready_seconds: float = READY_SECONDS) -> None:
+        super().__init__("fake-container-host")
         self.engine = engine
         self.task = task or TaskSpec.load()
         self.ready_seconds = ready_seconds
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-container-host", daemon=True)
-        self._sandboxes: Dict[str, ContainerSandbox] = {}
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        self._thread.start()
 
     def launch(self, mode: str, *, silent: bool = False, alloc_id: str = "") -> ContainerSandbox:
         if silent:
@@ -193,14 +186,11 @@ class ContainerSandboxHost:
         container = self.engine.run("run", *docker_run_args(self.task, self.engine.sandbox_image, env, name)).strip()
         try:
             pid = int(self.engine.run("inspect", "--format", "{{.State.Pid}}", container).strip())
-            sandbox = asyncio.run_coroutine_threadsafe(
-                self._publish(mode, container, f"/proc/{pid}/ns/net", ports, started), self._loop).result(10)
-            with self._lock:
-                self._sandboxes[container] = sandbox
+            sandbox = self.on_loop(self._publish(mode, container, f"/proc/{pid}/ns/net", ports, started), 10)
+            self._add(container, sandbox)
             self._wait_listening(sandbox, ports["pty"])
         except BaseException:
-            with self._lock:
-                self._sandboxes.pop(container, None)
+            self._forget(container)
             self._discard(container)
             raise
         return sandbox
@@ -243,10 +233,9 @@ class ContainerSandboxHost:
 
     def remove(self, sandbox: ContainerSandbox) -> None:
         """Stop and delete the container; it leaves ``live()`` only once it is gone."""
-        asyncio.run_coroutine_threadsafe(self._unpublish(sandbox), self._loop).result(10)
+        self.on_loop(self._unpublish(sandbox), 10)
         self._discard(sandbox.container)
-        with self._lock:
-            self._sandboxes.pop(sandbox.container, None)
+        self._forget(sandbox.container)
 
     async def _unpublish(self, sandbox: ContainerSandbox) -> None:
         for forward in sandbox.forwards.values():
@@ -257,17 +246,6 @@ class ContainerSandboxHost:
             self.engine.remove([container])
         except DockerError:
             pass                            # already gone
-
-    def live(self) -> List[ContainerSandbox]:
-        with self._lock:
-            return list(self._sandboxes.values())
-
-    def stop(self) -> None:
-        for sandbox in self.live():
-            self.remove(sandbox)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
 
 
 def usable_engine() -> Tuple[Optional[DockerEngine], str]:

@@ -1,10 +1,11 @@
 """The Docker engine the container tests and benchmarks use, through the `docker` CLI.
 
-`make test` and `make bench` start a private engine (scripts/docker/engine.sh: its own data
-root and unix socket, gVisor registered as the runtime "runsc") and build the images
-(scripts/docker/images.sh) before Python runs; they pass the engine's socket in
-``PYPLAY_DOCKER_HOST``.  ``DockerEngine.find()`` returns the engine, or the reason there is
-none, which the tests print when they skip.
+`make test` and `make bench` start a private engine (scripts/docker/with_engine.sh, through
+engine.sh: its own data root and unix socket, gVisor registered as the runtime "runsc") and
+build the images (scripts/docker/images.sh) before Python runs; they pass the engine's socket
+in ``PYPLAY_DOCKER_HOST``, or why there is none in ``PYPLAY_DOCKER_UNAVAILABLE``.
+``DockerEngine.find()`` returns the engine, or the reason there is none, which the tests
+print when they skip.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import subprocess
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 ENGINE_VARIABLE = "PYPLAY_DOCKER_HOST"
+UNAVAILABLE_VARIABLE = "PYPLAY_DOCKER_UNAVAILABLE"      # why scripts/docker/with_engine.sh has none
 SANDBOX_IMAGE_VARIABLE = "PYPLAY_SANDBOX_IMAGE"
 SERVICE_IMAGE_VARIABLE = "PYPLAY_SERVICE_IMAGE"
 DEFAULT_SANDBOX_IMAGE = "pyplay/sandbox:0.1.0"
@@ -42,8 +44,8 @@ class DockerEngine:
         env = dict(os.environ if environ is None else environ)
         host = env.get(ENGINE_VARIABLE, "")
         if not host:
-            return None, (f"needs a Docker engine: {ENGINE_VARIABLE} is not set "
-                          "(make test starts one with scripts/docker/engine.sh)")
+            return None, "needs a Docker engine: " + (env.get(UNAVAILABLE_VARIABLE) or (
+                f"{ENGINE_VARIABLE} is not set (make test starts one: scripts/docker/with_engine.sh)"))
         if shutil.which("docker") is None:
             return None, "needs the docker command-line tool (apt-get install docker.io)"
         engine = cls(host, env.get(SANDBOX_IMAGE_VARIABLE, DEFAULT_SANDBOX_IMAGE),

@@ -71,8 +71,8 @@ class PortForward:
         self.target = target
         self.port = 0
         self._server: Optional[asyncio.base_events.Server] = None
-        self._tasks: "set[asyncio.Task[None]]" = set()
-        self._writers: "set[asyncio.StreamWriter]" = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._join, "127.0.0.1", 0)

@@ -6,7 +6,7 @@
 #
 # 1. debootstrap --variant=minbase bookworm into OUT_DIR/rootfs (cached: OUT_DIR/rootfs.tar);
 # 2. `docker import` of that tarball as IMAGE_TAG (e.g. pyplay/debian:bookworm-20261130).
-# Needs root, debootstrap and a running engine (DOCKER_HOST set by scripts/docker/engine.sh).
+# Needs root (installs debootstrap when missing) and a running engine (DOCKER_HOST).
 set -euo pipefail
 
 readonly SUITE=bookworm
@@ -17,7 +17,11 @@ die() { echo "debian_base: $*" >&2; exit 1; }
 make_tarball() {
     local out="$1" tarball="$1/rootfs.tar"
     [ -s "$tarball" ] && return 0
-    command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
+    if ! command -v debootstrap >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=600 \
+            install --no-install-recommends debootstrap </dev/null >/dev/null \
+            || die "debootstrap is missing and apt-get install debootstrap failed"
+    fi
     local root="$out/rootfs.new"
     rm -rf "$root"
     mkdir -p "$root"

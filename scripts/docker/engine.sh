@@ -101,6 +101,12 @@ stop() {
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
     fi
     rm -f "$PIDFILE"
+    # dockerd leaves its default network namespace mounted in the exec root.
+    local mounted
+    for mounted in $(awk -v run="$RUN/" 'index($2, run) == 1 {print $2}' /proc/mounts | sort -r); do
+        umount "$mounted" 2>/dev/null || true
+    done
+    rm -rf "$RUN"
 }
 
 main() {

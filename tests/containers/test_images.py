@@ -19,7 +19,7 @@ APT_LIST = pathlib.Path(REPO) / "scripts" / "sandbox-apt-packages.txt"
 # Run inside the sandbox image, under gVisor: what it carries.
 INVENTORY = """
 import hashlib, importlib.metadata as md, json, os, platform, subprocess, sys
-packages = sys.argv[1:]
+paths, packages = json.loads(sys.argv[1]), sys.argv[2:]
 versions = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Status}\\\\n", *packages],
                           capture_output=True, text=True).stdout.split("\\n")
 agent = "/opt/pyplay/agent/sandbox"
@@ -29,9 +29,9 @@ print(json.dumps({
     "apt": {line.split()[0]: line.split()[1] for line in versions if line.endswith(" installed")},
     "agent": {name: hashlib.sha256(open(os.path.join(agent, name), "rb").read()).hexdigest()
               for name in sorted(os.listdir(agent)) if name.endswith(".py")},
-    "paths": {path: os.path.isdir(path) for path in %r},
+    "paths": {path: os.path.isdir(path) for path in paths},
 }))
-""" % (HOST_READ_ONLY,)
+"""
 
 
 def apt_packages() -> list:
@@ -41,7 +41,8 @@ def apt_packages() -> list:
 
 @pytest.fixture(scope="module")
 def image(engine) -> Dict:
-    text = engine.output_of(engine.sandbox_image, "-c", INVENTORY, *apt_packages(), entrypoint="python")
+    text = engine.output_of(engine.sandbox_image, "-c", INVENTORY, json.dumps(HOST_READ_ONLY), *apt_packages(),
+                            entrypoint="python")
     return json.loads(text)
 
 
