@@ -102,3 +102,11 @@ def test_images_are_pinned_and_their_sizes_known(engine):
         size = engine.image_size(image)
         assert 0 < size < 2 * 1024 ** 3, f"{image}: {size} bytes"
         print(f"{image}: {size / 1024 ** 2:.0f} MiB")
+
+
+def test_the_service_image_has_exactly_the_pinned_versions(engine):
+    frozen = engine.output_of(engine.service_image, "-m", "pip", "freeze", runtime="runc",
+                              entrypoint="/opt/pyplay/venv/bin/python").splitlines()
+    pins = {line.strip().lower() for line in (pathlib.Path(REPO) / "docker" / "service-constraints.txt")
+            .read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert {line.lower() for line in frozen if not line.startswith("pyplay")} == pins
