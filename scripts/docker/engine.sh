@@ -89,6 +89,20 @@ start() {
     die "dockerd did not start (log: $STATE/dockerd.log)"
 }
 
+# A runsc container whose start failed can outlive dockerd: its gVisor sandbox and the
+# containerd shim holding it. Only this engine's (its exec root is in their command lines).
+reap_leftovers() {
+    local root="$RUN/exec/runtime-runc/moby" id pid
+    if [ -d "$root" ]; then
+        for id in $(timeout 20 runsc --root "$root" list -quiet 2>/dev/null); do
+            timeout 20 runsc --root "$root" delete -force "$id" >/dev/null 2>&1 || true
+        done
+    fi
+    for pid in $(grep -lsF "$RUN/exec/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+        [ "$pid" != "$$" ] && kill -TERM "$pid" 2>/dev/null || true
+    done
+}
+
 stop() {
     paths "$1"
     [ -f "$PIDFILE" ] || return 0
@@ -101,6 +115,7 @@ stop() {
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
     fi
     rm -f "$PIDFILE"
+    reap_leftovers
     # dockerd leaves its default network namespace mounted in the exec root.
     local mounted
     for mounted in $(awk -v run="$RUN/" 'index($2, run) == 1 {print $2}' /proc/mounts | sort -r); do
