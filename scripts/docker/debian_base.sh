@@ -25,7 +25,8 @@ make_tarball() {
     local root="$out/rootfs.new"
     rm -rf "$root"
     mkdir -p "$root"
-    debootstrap --variant=minbase "$SUITE" "$root" "$MIRROR" >"$out/debootstrap.log" 2>&1 \
+    timeout "${PYPLAY_DEBOOTSTRAP_SECONDS:-600}" \
+        debootstrap --variant=minbase "$SUITE" "$root" "$MIRROR" >"$out/debootstrap.log" 2>&1 \
         || die "debootstrap failed; see $out/debootstrap.log"
     # What the official slim images drop too: package lists, caches, logs, docs.
     chroot "$root" apt-get clean

@@ -25,6 +25,8 @@ readonly BASE_IMAGE=pyplay/python:3.10.13-bookworm
 readonly SANDBOX_IMAGE="${PYPLAY_SANDBOX_IMAGE:-pyplay/sandbox:0.1.0}"
 readonly SERVICE_IMAGE="${PYPLAY_SERVICE_IMAGE:-pyplay/service:0.1.0}"
 readonly LABEL=org.pyplay.inputs
+# A stuck mirror must not hang make test: one image's build is given this long.
+readonly BUILD_SECONDS="${PYPLAY_DOCKER_BUILD_SECONDS:-900}"
 
 die() { echo "images: $*" >&2; exit 1; }
 
@@ -67,7 +69,7 @@ build() {
     if [ "$(inputs_of "$tag")" = "$inputs" ]; then echo "images: $tag is up to date"; return 0; fi
     local old log="$STAGE/${tag//[\/:]/_}.log" started=$SECONDS
     old="$(image_id "$tag")"
-    if ! DOCKER_BUILDKIT=0 docker build --network=host --rm --force-rm --label "$LABEL=$inputs" \
+    if ! DOCKER_BUILDKIT=0 timeout "$BUILD_SECONDS" docker build --network=host --rm --force-rm --label "$LABEL=$inputs" \
             -f "$dockerfile" -t "$tag" "$@" "$ctx" >"$log" 2>&1; then
         tail -20 "$log" >&2
         die "building $tag failed (log: $log)"
