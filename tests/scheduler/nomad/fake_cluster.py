@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from scheduler.nomad import NomadSettings
 from tests.scheduler.nomad.fake_consul import FakeConsul, Registration
 from tests.scheduler.nomad.fake_nomad import SILENT, UNHEALTHY, FakeAllocation, FakeNomad, ParentJob
-from tests.scheduler.nomad.fake_sandbox import FakeSandbox, FakeSandboxHost
+from tests.scheduler.nomad.fake_sandbox import FakeSandboxHost
 from tests.scheduler.nomad.hcl_files import SandboxJobspec, only
 from tests.scheduler.nomad.openapi_spec import NomadSpec
 
