@@ -6,7 +6,7 @@ import asyncio
 
 import websockets
 
-from testkit.opus import decode_all, rms, strength
+from testkit.opus import decode_all, dominant_frequency, rms, strength
 from tests.e2e.display_run import start
 
 # A student's tone: 440 Hz made with the standard library, looped, and a blue window.
@@ -31,13 +31,9 @@ while True:
 
 
 async def _listen(url: str, seconds: float) -> list:
-    packets = []
+    """``seconds`` of sound (100 packets a second), however long a busy machine takes to send it."""
     async with websockets.connect(url, subprotocols=["binary"], max_size=None) as ws:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + seconds
-        while loop.time() < end:
-            packets.append(await asyncio.wait_for(ws.recv(), 5))
-    return packets
+        return [await asyncio.wait_for(ws.recv(), 30) for _ in range(int(seconds * 100))]
 
 
 async def test_a_pygame_tone_is_heard_at_440_hz_and_the_picture_still_arrives(display_service):
@@ -48,7 +44,7 @@ async def test_a_pygame_tone_is_heard_at_440_hz_and_the_picture_still_arrives(di
     packets = await _listen(f"ws://127.0.0.1:{display_service.port}{audio}", 1.5)
     samples = decode_all(packets)[-48000:]          # the last second: the tone is playing by then
     assert rms(samples) > 2000, "sound, not silence"
-    loudest = max(range(300, 1001, 10), key=lambda frequency: strength(samples, frequency))
+    loudest = dominant_frequency(samples, range(300, 1001, 10))
     assert abs(loudest - 440) <= 10, f"the loudest frequency is {loudest} Hz"
     rfb = await run.rfb()
     try:
@@ -69,6 +65,10 @@ async def test_a_listener_that_never_reads_makes_nothing_grow_in_the_service(dis
         await ws.recv()                       # still alive: it gets sound when it reads
     assert after - before < 4096, f"the service grew by {after - before} KiB"
     assert (await run.stop())["reason"] == "stopped"
+
+
+def _peak_rms(samples: list, window: int = 4800) -> float:
+    return max(rms(samples[start:start + window]) for start in range(0, len(samples) - window + 1, window))
 
 
 def _rss_kib(pid: int) -> int:
@@ -164,6 +164,8 @@ async def test_music_in_three_formats_two_channels_at_once_and_volume(display_se
     await run.ws.send('{"type": "stdin", "data": "\\r"}')
     await run.wait_output("quiet")
     quiet = decode_all(await _listen(url, 1.0))[-24000:]
-    assert rms(quiet) < rms(loud) / 4, f"volume 0.1 is quieter: {rms(quiet):.0f} vs {rms(loud):.0f}"
+    # The loudest 100 ms of each: a starved machine's gaps of silence lower an average, not this.
+    loudest, quietest = _peak_rms(loud), _peak_rms(quiet)
+    assert quietest < loudest / 4, f"volume 0.1 is quieter: {quietest:.0f} vs {loudest:.0f}"
     assert "Traceback" not in bytes(run.output).decode(errors="replace")
     assert (await run.stop())["reason"] == "stopped"
