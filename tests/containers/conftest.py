@@ -56,8 +56,9 @@ def container_cluster(engine: DockerEngine, nomad_spec: NomadSpec) -> Iterator[F
 
 
 # A real container takes seconds to start under gVisor: bounds for that, not the fakes' 5 s.
+# A stray child is one older than two API timeouts (scheduler/nomad/settings.py).
 SLOW_SETTINGS = dict(start_seconds=90.0, connect_seconds=10.0, api_timeout_seconds=90.0, poll_seconds=0.1,
-                     maintain_seconds=1.0)
+                     maintain_seconds=1.0, stray_seconds=240.0)
 
 
 def service_env(cluster: FakeCluster, **extra: str) -> Dict[str, str]:
@@ -67,7 +68,7 @@ def service_env(cluster: FakeCluster, **extra: str) -> Dict[str, str]:
            "PYPLAY_POOL_PYTHON": "0", "PYPLAY_POOL_PYGAME": "0", "PYPLAY_POOL_TURTLE": "0",
            "PYPLAY_ACQUIRE_SECONDS": "120"}
     for field in ("job", "service", "owner", "start_seconds", "connect_seconds", "api_timeout_seconds",
-                  "poll_seconds", "maintain_seconds"):
+                  "poll_seconds", "maintain_seconds", "stray_seconds"):
         env[f"PYPLAY_NOMAD_{field.upper()}"] = str(getattr(settings, field))
     env.update(extra)
     return env

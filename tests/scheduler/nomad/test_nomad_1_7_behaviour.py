@@ -149,8 +149,9 @@ async def test_the_child_of_a_slow_first_dispatch_that_raced_its_retry_is_purged
     (loser,) = [job for job in cluster.nomad.dispatched if job != sandbox.id]
 
     await until(lambda: loser in cluster.nomad.purged, timeout=10, what="the raced child to be swept")
+    # Which path purged it (the stray sweep, or the start's own clean-up when the machine is
+    # slow enough for its retry to time out too) does not matter to anyone: it is gone.
     assert cluster.nomad.children() == [sandbox.id]
-    assert scheduler.stats()["strays_purged"] == 1
 
 
 async def test_a_child_made_by_dispatches_whose_answers_were_lost_is_purged(cluster, make_scheduler):
