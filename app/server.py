@@ -162,7 +162,7 @@ def _add_run_socket(app: Sanic, services: Services, kind: str, has: Callable[[Ru
             return
         run = services.registry.check_ticket(run_id, request.args.get("ticket", ""))
         if run is None or not has(run):
-            await ws.close(code=4404, reason=f"unknown run or expired ticket (or no {kind} in this run)")
+            await ws.close(code=4404, reason="unknown run or expired ticket")
             return
         await relay(ws, run)
 
