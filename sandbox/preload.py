@@ -13,6 +13,7 @@ import importlib.machinery
 import io
 import os
 import sys
+import time
 import types
 from typing import Any, Optional, Sequence
 
@@ -79,6 +80,31 @@ def _patch_turtle(turtle: types.ModuleType) -> None:
     def set_geometry(self: Any, width: int, height: int, startx: int, starty: int) -> None:
         original(self, width, height, 0, 0)
     turtle._Root.set_geometry = set_geometry
+    _cheaper_updates(turtle)
+
+
+# A full Tk `update` at most this often while turtle draws: input and timers wait at most
+# this long (less than one 60 Hz frame of the viewer); every step is still drawn and synced.
+FULL_UPDATE_SECONDS = 0.01
+
+
+def _cheaper_updates(turtle: types.ModuleType) -> None:
+    """turtle calls Tk's `update` after every step. Tcl's threaded notifier makes each one
+    ~49 system calls (a round trip to its select thread per event check), and every system
+    call is a trip through gVisor: fractalcurves spends most of its time there.  `update
+    idletasks` redraws the canvas and syncs with the X server in ~7 calls, so the picture
+    after each step is the same; the full `update` (keys, clicks, timers, window close)
+    runs when FULL_UPDATE_SECONDS have passed since the last one (docs/display.md)."""
+    last_full = [0.0]
+
+    def _update(self: Any) -> None:
+        now = time.monotonic()
+        if now - last_full[0] >= FULL_UPDATE_SECONDS:
+            self.cv.update()
+            last_full[0] = time.monotonic()
+        else:
+            self.cv.update_idletasks()
+    turtle.TurtleScreenBase._update = _update
 
 
 class _AfterImportFinder(importlib.abc.MetaPathFinder):
