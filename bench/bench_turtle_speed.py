@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     results = asyncio.run(measure(args.runs))
-    rows = [[name, len(native), *_seconds(native), *_seconds(sandboxed),
+    rows: List[Sequence[object]] = [[name, len(native), *_seconds(native), *_seconds(sandboxed),
              f"{statistics.median(sandboxed) / statistics.median(native):.2f}x"]
             for name, (native, sandboxed) in results.items()]
     print(table(f"turtle drawing, run -> drawing done, viewer connected, {os.cpu_count()} cores, "
