@@ -94,17 +94,28 @@ def _cheaper_updates(turtle: types.ModuleType) -> None:
     call is a trip through gVisor: fractalcurves spends most of its time there.  `update
     idletasks` redraws the canvas and syncs with the X server in ~7 calls, so the picture
     after each step is the same; the full `update` (keys, clicks, timers, window close)
-    runs when FULL_UPDATE_SECONDS have passed since the last one (docs/display.md)."""
-    last_full = [0.0]
+    runs when FULL_UPDATE_SECONDS have passed since the last one (docs/display.md).
+
+    turtle then pauses `delay()` ms (10 by default) after each step.  On a desktop the
+    update takes ~0.1 ms, in gVisor up to a few ms: the pause is counted from the start of
+    the update, so an animation keeps the pace it has on a desktop."""
+    last_full, update_seconds = [0.0], [0.0]
 
     def _update(self: Any) -> None:
-        now = time.monotonic()
-        if now - last_full[0] >= FULL_UPDATE_SECONDS:
+        began = time.monotonic()
+        if began - last_full[0] >= FULL_UPDATE_SECONDS:
             self.cv.update()
             last_full[0] = time.monotonic()
         else:
             self.cv.update_idletasks()
+        update_seconds[0] = time.monotonic() - began
+
+    def _delay(self: Any, delay: int) -> None:
+        rest = delay - update_seconds[0] * 1000
+        if rest >= 0.5:
+            self.cv.after(round(rest))
     turtle.TurtleScreenBase._update = _update
+    turtle.TurtleScreenBase._delay = _delay
 
 
 class _AfterImportFinder(importlib.abc.MetaPathFinder):
