@@ -13,6 +13,7 @@ import importlib.machinery
 import io
 import os
 import sys
+import time
 import types
 from typing import Any, Optional, Sequence
 
@@ -79,6 +80,42 @@ def _patch_turtle(turtle: types.ModuleType) -> None:
     def set_geometry(self: Any, width: int, height: int, startx: int, starty: int) -> None:
         original(self, width, height, 0, 0)
     turtle._Root.set_geometry = set_geometry
+    _cheaper_updates(turtle)
+
+
+# A full Tk `update` at most this often while turtle draws: input and timers wait at most
+# this long (less than one 60 Hz frame of the viewer); every step is still drawn and synced.
+FULL_UPDATE_SECONDS = 0.01
+
+
+def _cheaper_updates(turtle: types.ModuleType) -> None:
+    """turtle calls Tk's `update` after every step. Tcl's threaded notifier makes each one
+    ~49 system calls (a round trip to its select thread per event check), and every system
+    call is a trip through gVisor: fractalcurves spends most of its time there.  `update
+    idletasks` redraws the canvas and syncs with the X server in ~7 calls, so the picture
+    after each step is the same; the full `update` (keys, clicks, timers, window close)
+    runs when FULL_UPDATE_SECONDS have passed since the last one (docs/display.md).
+
+    turtle then pauses `delay()` ms (10 by default) after each step.  On a desktop the
+    update takes ~0.1 ms, in gVisor up to a few ms: the pause is counted from the start of
+    the update, so an animation keeps the pace it has on a desktop."""
+    last_full, update_seconds = [0.0], [0.0]
+
+    def _update(self: Any) -> None:
+        began = time.monotonic()
+        if began - last_full[0] >= FULL_UPDATE_SECONDS:
+            self.cv.update()
+            last_full[0] = time.monotonic()
+        else:
+            self.cv.update_idletasks()
+        update_seconds[0] = time.monotonic() - began
+
+    def _delay(self: Any, delay: int) -> None:
+        rest = delay - update_seconds[0] * 1000
+        if rest >= 0.5:
+            self.cv.after(round(rest))
+    turtle.TurtleScreenBase._update = _update
+    turtle.TurtleScreenBase._delay = _delay
 
 
 class _AfterImportFinder(importlib.abc.MetaPathFinder):
