@@ -15,12 +15,19 @@ export type ProgramFile =
   | { path: string; base64: string }
 
 export interface TermSize { cols: number; rows: number }
+/** A size in CSS pixels. */
+export interface ScreenSize { width: number; height: number }
 
 export interface RunRequest {
   mode: Mode
   entry: string
   files: readonly ProgramFile[]
   term: TermSize
+  /**
+   * Additive: the display pane's size in CSS px, so a program's default window (turtle's, the
+   * desktop's) fits the pane the student has. Servers that predate it ignore it.
+   */
+  screen?: ScreenSize
 }
 
 export type ClientMessage =
