@@ -80,7 +80,7 @@ test('a Python run gives the terminal the keys; Ctrl+Enter there runs again with
   await expect.poll(() => focusedPane(page)).toBe('editor')
 })
 
-test('Run and Stop do not keep the keyboard, and the display goes fullscreen', async ({ page }) => {
+test('Run and Stop do not keep the keyboard; the display goes fullscreen and into a window of its own', async ({ page }) => {
   await pasteProgram(page, SPACE_GAME)
   await page.getByTestId('run').click()
   expect(await focusedPane(page)).not.toBe('run')
@@ -96,6 +96,17 @@ test('Run and Stop do not keep the keyboard, and the display goes fullscreen', a
   await expect(terminal(page)).toContainText('jump 1')
   await page.evaluate(() => document.exitFullscreen())
   await expect(display(page)).toHaveAttribute('data-fullscreen', 'false')
+
+  // Pop-out: the live picture moves into a window of its own, keys and all, and comes back when it closes.
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByTestId('display-popout').click()])
+  await expect(popup.locator('[data-testid="display"] canvas').first()).toBeVisible()
+  await expect(page.getByTestId('display')).toHaveCount(0)
+  await popup.locator('[data-testid="display"] canvas').first().click()
+  await popup.keyboard.press('Space')
+  await expect(terminal(page)).toContainText('jump 2')
+  await popup.close()
+  await expect(display(page)).toHaveAttribute('data-phase', 'live')
+  await expect.poll(async () => (await canvasColors(page, [blue])).blue, { timeout: 10_000 }).toBeGreaterThan(0.25)
 
   await page.getByTestId('stop').click()
   expect(await focusedPane(page)).not.toBe('stop')

@@ -43,3 +43,8 @@ export const SPACE_GAME = PYGAME_PROGRAM
         if event.type == pygame.KEYDOWN and event.key == pygame.K_SPACE:
             jumps += 1
             print("jump", jumps, flush=True)`)
+
+// PYGAME_PROGRAM with its player moving all the time, at 60 frames a second (the IDE bench's
+// frames-drawn figure): every frame of the game changes the picture.
+export const MOVING_SPRITE = PYGAME_PROGRAM.replace(`    if held:
+        x = min(x + 6, 420)`, `    x = (x + 4) % 420`)
