@@ -49,6 +49,14 @@ test('after a click on Run the game has the keys: arrows work without clicking t
   await expect(display(page)).toHaveAttribute('data-phase', 'live')
   await expect.poll(() => focusedPane(page)).toBe('display')
 
+  // Each run sends the picture area's size (run.screen): measured once the pane shows, and worked
+  // out from the layout before it first did (the first run), to within a few pixels.
+  const area = await display(page).locator('.display-screen').boundingBox()
+  const [first, second] = sentMessages(page, 'run').map((m) => m.screen as { width: number; height: number })
+  expect(second).toEqual({ width: Math.floor(area!.width), height: Math.floor(area!.height) })
+  expect(Math.abs(first!.width - second!.width)).toBeLessThanOrEqual(4)
+  expect(Math.abs(first!.height - second!.height)).toBeLessThanOrEqual(4)
+
   // From the display: Ctrl+Enter runs again; the game gets no Enter and the code stays as it was.
   await page.keyboard.press('ControlOrMeta+Enter')
   await expect.poll(() => sentMessages(page, 'run').length).toBe(3)
