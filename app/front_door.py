@@ -39,9 +39,11 @@ def disable_nagle(request: Request) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+TICKETED_PATHS = ("/vnc", "/audio")   # a run's display and sound: tickets, not session tokens
+
 def check_upgrade(config: Config, request: Request) -> Optional[HTTPResponse]:
     """None to let a WebSocket upgrade through (naming its client in ``request.ctx.client``),
-    or the refusal.  Display sockets carry their own tickets instead of tokens."""
+    or the refusal.  Display and sound sockets carry their own tickets instead of tokens."""
     if request.headers.get("upgrade", "").lower() != "websocket":
         return None
     disable_nagle(request)
@@ -49,7 +51,7 @@ def check_upgrade(config: Config, request: Request) -> Optional[HTTPResponse]:
         log.warning("origin_refused", origin=request.headers.get("origin"), path=request.path)
         return response.json({"error": "origin not allowed"}, status=403)
     request.ctx.client = request.ip or "unknown"
-    if config.session_secret and not request.path.endswith("/vnc"):
+    if config.session_secret and not request.path.endswith(TICKETED_PATHS):
         try:
             request.ctx.client = "token:" + verify_token(config.session_secret, request.args.get("token", ""))
         except TokenError as error:

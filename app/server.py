@@ -27,6 +27,7 @@ from app.peers import peer_directory
 from app.rest import add_run_routes
 from common.config import Config, ConfigError
 from common.logs import configure, get_logger
+from proxy.audio import relay_audio
 from proxy.display import relay_display
 from proxy.errors import PeerGone
 from proxy.forward import Forwarder, splice_to_peer
@@ -156,6 +157,19 @@ def _add_sockets(app: Sanic, services: Services) -> None:
             await ws.close(code=4404, reason="unknown run or expired ticket")
             return
         await relay_display(ws, run)
+
+
+    @app.websocket("/v1/runs/<run_id:str>/audio", subprotocols=["binary"])
+    async def audio_socket(request: Request, ws: WebsocketImplProtocol, run_id: str) -> None:
+        owner = services.owner_elsewhere(run_id)
+        if owner is not None:
+            await _forward_display(services, owner, request, ws)
+            return
+        run = services.registry.check_ticket(run_id, request.args.get("ticket", ""))
+        if run is None or run.sandbox.audio is None:
+            await ws.close(code=4404, reason="unknown run, expired ticket, or a run without sound")
+            return
+        await relay_audio(ws, run)
 
 
 async def _forward_display(services: Services, owner: str, request: Request, ws: WebsocketImplProtocol) -> None:

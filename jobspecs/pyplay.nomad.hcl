@@ -131,9 +131,13 @@ job "pyplay" {
         # The local Nomad and Consul agents; they forward to the servers.
         NOMAD_ADDR       = "http://${attr.unique.network.ip-address}:4646"
         CONSUL_HTTP_ADDR = "${attr.unique.network.ip-address}:8500"
-        # Stable across restarts of this instance, so a restarted instance purges exactly
-        # the sandboxes it had dispatched before.
-        PYPLAY_NOMAD_OWNER = "${NOMAD_ALLOC_NAME}"
+        # The owner of the sandboxes this instance dispatches: its allocation, stable across
+        # restarts of the task, so a restarted instance purges exactly the sandboxes it had
+        # dispatched. When the allocation stops running (scaled away, replaced, lost with
+        # its node), the other instances purge its sandboxes: they look the owner up among
+        # this job's running allocations (scheduler/nomad/sweeper.py).
+        PYPLAY_NOMAD_OWNER       = "${NOMAD_JOB_ID}/${NOMAD_ALLOC_ID}"
+        PYPLAY_NOMAD_CONTROL_JOB = "${NOMAD_JOB_ID}"
       }
 
       template {

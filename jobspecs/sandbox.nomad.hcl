@@ -121,7 +121,12 @@ job "pyplay-sandbox" {
         cap_drop        = ["ALL"]
         security_opt    = ["no-new-privileges"]
         readonly_rootfs = true
-        pids_limit      = 128
+        # Docker's pids limit counts the container's *host* tasks: gVisor's own threads
+        # (measured idle, ptrace platform: 84-85 in python mode, 91 in pygame and turtle
+        # modes) plus a host thread per thread of the program. The student's limit (64
+        # processes and threads) is the agent's, inside the sandbox; this is only the
+        # backstop against a runaway sandbox, with room above both.
+        pids_limit      = 512
         # A Docker network whose outbound traffic the client's firewall drops
         # (terraform/modules/pyplay/templates/client.sh.tftpl): replies to the proxies only.
         network_mode = "pyplay-sandbox"
@@ -180,6 +185,11 @@ job "pyplay-sandbox" {
         name = "pyplay-sandbox"
         port = "pty"
         tags = ["pyplay", "mode:${NOMAD_META_mode}", "alloc:${NOMAD_ALLOC_ID}"]
+        # The node's address and the host port, which the proxies can route to. Left to
+        # "auto", the Docker driver advertises the container's address on the
+        # pyplay-sandbox network and its inner port 7000: unroutable from the proxies,
+        # while the check (host mode by default) still passes.
+        address_mode = "host"
 
         meta {
           job_id   = "${NOMAD_JOB_ID}"
@@ -188,12 +198,16 @@ job "pyplay-sandbox" {
 
         # The agent listens only once it is ready (Xvnc up and pygame/tkinter imported for
         # display modes), so "accepts a connection" means "ready to be claimed".
+        # Checked where the proxies connect: the host address and port, like the service.
+        # A probe connects and closes without a byte; the agent does not count it as
+        # somebody being there (sandbox/attendance.py), so orphans still end.
         check {
-          name     = "agent accepts connections"
-          type     = "tcp"
-          port     = "pty"
-          interval = "1s"
-          timeout  = "1s"
+          name         = "agent accepts connections"
+          type         = "tcp"
+          port         = "pty"
+          address_mode = "host"
+          interval     = "1s"
+          timeout      = "1s"
         }
       }
     }

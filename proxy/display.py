@@ -71,6 +71,10 @@ async def _greet_viewer(ws: Any, viewer: ByteReader, server_init: bytes) -> None
 
 
 async def relay_display(ws: Any, run: Run) -> None:
+    # Until the program's window is up the desktop is blank and about to be resized: a
+    # viewer waits in the handshake (noVNC shows "connecting") and then starts with the
+    # window's size and content.  The wait ends with the run at the latest.
+    await run.window_shown.wait()
     try:
         reader, writer, server_init = await _open_and_join(run)
     except (OSError, SandboxFailed, rfb.RFBError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import ast
 from typing import Dict, Iterable, Set, Tuple
 
-DISPLAY_MODULES = {"pygame": "pygame", "turtle": "turtle", "turtledemo": "turtle"}
+# The Tk display is the `turtle` mode's: turtle draws with tkinter, and matplotlib's default
+# backend there is TkAgg, so a plt.show() opens in the same display.
+DISPLAY_MODULES = {"pygame": "pygame", "turtle": "turtle", "turtledemo": "turtle", "tkinter": "turtle",
+                   "_tkinter": "turtle", "matplotlib": "turtle", "freegames": "turtle"}
 
 
 def _imported_names(source: bytes) -> Set[str]:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from proxy.errors import ERROR_CODES, ProtocolError
 from sandbox.limits import Limits
-from sandbox.modes import AUTO, DEFAULT_COLS, DEFAULT_ROWS, MAX_COLS, MAX_ROWS
+from sandbox.modes import AUTO, DEFAULT_COLS, DEFAULT_ROWS, MAX_COLS, MAX_ROWS, parse_screen
 from sandbox.modes import MODES as RUN_MODES
 from sandbox.paths import path_problem
 
@@ -30,6 +30,7 @@ class RunRequest:
     files: Tuple[Tuple[str, bytes], ...]
     cols: int = DEFAULT_COLS
     rows: int = DEFAULT_ROWS
+    screen: Optional[Tuple[int, int]] = None   # the IDE's display pane in CSS px (additive)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +103,8 @@ def _parse_run(message: Dict[str, Any], limits: Limits) -> RunRequest:
     if entry not in dict(files):
         raise ProtocolError("bad_request", f"The entry file {entry!r} is not among the files.")
     cols, rows = _parse_term(message.get("term"))
-    return RunRequest(mode=mode, entry=entry, files=files, cols=cols, rows=rows)
+    return RunRequest(mode=mode, entry=entry, files=files, cols=cols, rows=rows,
+                      screen=_parse_screen(message.get("screen")))
 
 
 def _parse_files(files: Any, limits: Limits) -> Tuple[Tuple[str, bytes], ...]:
@@ -150,6 +152,14 @@ def _parse_term(term: Any) -> Tuple[int, int]:
         raise ProtocolError("bad_request", "\"term\" must be an object {cols, rows}.")
     return (_size(term.get("cols", DEFAULT_COLS), "cols", MAX_COLS),
             _size(term.get("rows", DEFAULT_ROWS), "rows", MAX_ROWS))
+
+
+def _parse_screen(screen: Any) -> Optional[Tuple[int, int]]:
+    """Optional; any size is taken, within the desktop's bounds."""
+    try:
+        return parse_screen(screen)
+    except ValueError:
+        raise ProtocolError("bad_request", "\"screen\" must be an object {width, height} of whole numbers.") from None
 
 
 def _size(value: Any, name: str, high: int) -> int:

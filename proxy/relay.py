@@ -10,7 +10,7 @@ Receive = Callable[[], Awaitable[Optional[Message]]]   # None: that side closed
 Send = Callable[[Message], Awaitable[Any]]
 
 
-async def until_either_ends(*directions: Awaitable[None]) -> None:
+async def until_either_ends(*directions: Awaitable[object]) -> None:
     """Run both directions of a relay until one ends or fails; the other is then cancelled
     and awaited (Xvnc keeps its end open after a viewer leaves, and vice versa)."""
     tasks = [asyncio.ensure_future(direction) for direction in directions]

@@ -61,17 +61,22 @@ class Run:
         self.finished = asyncio.Event()
         self.on_finished: Optional[Callable[[], Any]] = None
         self.display: Optional[Dict[str, Any]] = None
+        # The program's window is up, or the run is over: a display viewer is greeted only
+        # then, so its first frame is the program's own at the window's size (proxy/display.py).
+        self.window_shown = asyncio.Event()
         self.timings: Dict[str, float] = {"sandbox_ready": sandbox.ready_at - sandbox.created_at}
         self._client: Optional[Attachment] = None
         self._relaying = asyncio.Event()     # a live client is attached, or nobody will come
         self._detach_timer: Optional[asyncio.TimerHandle] = None
         self._pump: Optional[asyncio.Task[None]] = None
         self._stop_requested = False   # a stop was asked for: a lost agent then reads as stopped
+        self.silenced = asyncio.Event()  # Stop pressed or run over: its sound ends at once (proxy/audio.py)
 
     # -- start --------------------------------------------------------------------------------
     async def start(self, request: protocol.RunRequest) -> None:
         """Claim the sandbox for the program; raises ClaimRefused or AgentGone."""
-        claim = Claim(request.entry, request.files, request.cols, request.rows, self.config.limits)
+        claim = Claim(request.entry, request.files, request.cols, request.rows, self.config.limits,
+                      request.screen)
         self.display = await self.sandbox.agent.claim(claim, START_SECONDS)
         self.timings["claim"] = time.monotonic() - self.started_at
 
@@ -144,6 +149,7 @@ class Run:
 
     async def stop(self) -> None:
         self._stop_requested = True
+        self.silenced.set()
         await self._to_agent(lambda agent: agent.stop())
 
     def cut_off(self) -> None:
@@ -190,7 +196,10 @@ class Run:
                 self.replay.append(event.data)
                 await self._deliver(event.data, output=True)
             elif isinstance(event, WindowResized):
+                if self.display is not None:
+                    self.display.update(width=event.width, height=event.height)
                 await self._deliver(protocol.display_message(self.id, event.width, event.height))
+                self.window_shown.set()
             elif isinstance(event, Exited):
                 return event.result
 
@@ -216,6 +225,8 @@ class Run:
                  limit=result.get("limit"), output_bytes=self.replay.end,
                  **{f"{k}_ms": round(v * 1000, 1) for k, v in self.timings.items()})
         self.finished.set()
+        self.window_shown.set()
+        self.silenced.set()
         if self.on_finished is not None:
             self.on_finished()
         await self._deliver(protocol.exit_message(self.id, **self.exit))

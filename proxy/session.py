@@ -170,8 +170,11 @@ class Session:
         if not run.display:
             return None
         ticket = self.services.registry.issue_ticket(run)
-        return {"url": f"/v1/runs/{run.id}/vnc?ticket={ticket}",
+        info = {"url": f"/v1/runs/{run.id}/vnc?ticket={ticket}",
                 "width": run.display.get("width"), "height": run.display.get("height")}
+        if run.sandbox.audio is not None:
+            info["audio"] = f"/v1/runs/{run.id}/audio?ticket={ticket}"
+        return info
 
     async def stop_current(self) -> None:
         run = self.run

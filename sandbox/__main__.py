@@ -6,6 +6,7 @@ import sys
 
 from sandbox import early
 
+early.refuse_the_students_uid(sys.argv)
 zygote = early.launch_zygote(early.option(sys.argv, "--mode", "python"))
 
 from sandbox import agent  # noqa: E402 - only once the zygote is on its way

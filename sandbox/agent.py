@@ -22,9 +22,10 @@ import sys
 import termios
 import time
 import traceback
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sandbox import confine, modes, reset, wire
+from sandbox import confine, modes, no_display, reset, wire
+from sandbox.attendance import Attendance
 from sandbox.desktop import Desktop, serve_rfb_over_tcp
 from sandbox.early import EarlyZygote
 from sandbox.errors import DisplayError, WorkspaceError
@@ -42,7 +43,6 @@ OUTPUT_BATCH_SECONDS = 0.01
 # Terminal output read but not yet sent: past this the program is held until it is sent.
 OUTPUT_BACKLOG_LIMIT = 256 * 1024
 WATCH_SECONDS = 0.5
-ORPHAN_SECONDS = 30.0
 LAUNCHER_WARM_SECONDS = 30.0
 RFB_TCP_SOCKET = "/tmp/.pyplay-vnc.sock"  # Xvnc's socket when RFB is relayed over TCP
 # A run that ended through one of these may have left the sandbox short of something
@@ -51,24 +51,34 @@ UNTRUSTED_REASONS = ("memory", "output")
 TRUSTED_LIMITS = (None, "wall", "idle")
 
 
+def screen_of(claim: Dict[str, Any]) -> Optional[Tuple[int, int]]:
+    """The IDE's display pane from the claim, if it sent one (checked by the host too)."""
+    try:
+        return modes.parse_screen(claim.get("screen"))
+    except ValueError:
+        return None
+
+
 class Agent:
     def __init__(self, mode: str, workspace: str, uid: int, inherited_env: Dict[str, str],
                  rfb_unix_path: Optional[str] = None, scratch: Sequence[str] = (),
-                 skip_reset: bool = False, early_zygote: Optional[EarlyZygote] = None) -> None:
+                 skip_reset: bool = False, early_zygote: Optional[EarlyZygote] = None,
+                 audio_path: Optional[str] = None) -> None:
         self.mode = mode
         self.workspace = workspace
         self.uid = uid
         self.inherited_env = inherited_env
         self.rfb_unix_path = rfb_unix_path if modes.has_display(mode) else None
+        self.audio_path = audio_path if self.rfb_unix_path else None   # sound comes with a display
         self.scratch = (workspace, *scratch)
         self.skip_reset = skip_reset
         self.desktop: Optional[Desktop] = None
+        self.no_display: Optional[asyncio.AbstractServer] = None   # python mode: see sandbox/no_display.py
         self.zygote: Optional[Zygote] = None
         self.early_zygote = early_zygote
         self._program: Optional[Program] = None
         self.writer: Optional[asyncio.StreamWriter] = None   # the owner: the connection that claimed
-        self.connections = 0
-        self.last_disconnect = time.monotonic()
+        self.attendance = Attendance(time.monotonic())
         self.runs = 0
         self.claimable = False
         self.done = asyncio.Event()
@@ -92,6 +102,7 @@ class Agent:
         self.last_activity = time.monotonic()
         self.started_at = 0.0
         self.program_exited = asyncio.Event()
+        self.told_no_display = False
         self.claimed_files: List[str] = []
         self._timers: List[asyncio.TimerHandle] = []
 
@@ -104,6 +115,8 @@ class Agent:
             desktop_up = asyncio.ensure_future(self._start_desktop(self.rfb_unix_path))
         if self.zygote is None:
             self.zygote = await Zygote.adopt(self.early_zygote, self.mode, self.on_program_exit)
+        if not modes.has_display(self.mode):
+            await self._listen_for_display_requests()
         helpers = await desktop_up if desktop_up is not None else None
         # The sabotage switch leaves the run in the sandbox's IPC namespace, so its checks can see;
         # an agent that is not root (an image's USER) cannot make namespaces.
@@ -116,13 +129,27 @@ class Agent:
 
     async def _start_desktop(self, rfb_unix_path: str) -> "asyncio.Future[None]":
         """Xvnc (its start blocks on a pipe: in a thread), then its helpers in the background."""
-        desktop = await asyncio.get_running_loop().run_in_executor(None, Desktop.start, rfb_unix_path)
+        desktop = await asyncio.get_running_loop().run_in_executor(None, Desktop.start, rfb_unix_path,
+                                                                   self.audio_path)
         self.desktop = desktop
         return asyncio.ensure_future(desktop.start_helpers(self.on_display_size))
 
     def program_environment(self) -> Dict[str, str]:
         env = {**self.inherited_env, **program_env(self.workspace, {})}
-        return self.desktop.environment(env) if self.desktop is not None else env
+        if self.desktop is not None:
+            return self.desktop.environment(env)
+        return {**env, **no_display.environment()} if not modes.has_display(self.mode) else env
+
+    async def _listen_for_display_requests(self) -> None:
+        if self.no_display is not None:
+            self.no_display.close()
+        self.no_display = await no_display.listen(self.on_display_request)
+
+    def on_display_request(self) -> None:
+        """Once per run: the program asked for a window that python mode does not have."""
+        if self.running and not self.told_no_display:
+            self.told_no_display = True
+            asyncio.ensure_future(self.send(wire.encode(wire.Kind.OUTPUT, no_display.NOTICE)))
 
     # -- connection ---------------------------------------------------------------------------
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -132,7 +159,8 @@ class Agent:
         if self.writer is not None:
             writer.close()
             return
-        self.connections += 1
+        self.attendance.opened()
+        opened_at, spoke = time.monotonic(), False
         decoder = wire.FrameDecoder()
         try:
             writer.write(wire.encode_json(wire.Kind.HELLO, {
@@ -144,6 +172,7 @@ class Agent:
                 if not data:
                     break
                 for frame in decoder.feed(data):
+                    spoke = True
                     if self.writer is None and frame.kind == wire.Kind.CLAIM:
                         self.writer = writer
                     if self.writer is writer:
@@ -153,16 +182,14 @@ class Agent:
         except Exception:  # noqa: BLE001 - a bug must end the sandbox, not leave it half-claimed
             traceback.print_exc()
         finally:
-            self.connections -= 1
-            self.last_disconnect = time.monotonic()
+            self.attendance.closed(time.monotonic(), opened_at, spoke)
         if self.writer is writer:
             self.end("stopped")
             self.done.set()
 
     def watch_for_orphaning(self) -> None:
         """Unclaimed and nobody connected for a while: the host that made us is gone."""
-        if self.writer is None and not self.connections and \
-                time.monotonic() - self.last_disconnect > ORPHAN_SECONDS:
+        if self.attendance.orphaned(time.monotonic(), claimed=self.writer is not None):
             self.done.set()
         elif not self.done.is_set():
             asyncio.get_running_loop().call_later(1.0, self.watch_for_orphaning)
@@ -216,7 +243,7 @@ class Agent:
             return
         self.resize_terminal(claim.get("term") or {})
         entry_path = os.path.join(self.workspace, entry)
-        self.program.go(entry_path, os.path.dirname(entry_path), {}, self.limits)
+        self.program.go(entry_path, os.path.dirname(entry_path), {}, self.limits, screen_of(claim))
         self.running = True
         self.started_at = self.last_activity = time.monotonic()
         display = None
@@ -396,6 +423,7 @@ class Agent:
 
     async def stop_display_program(self, desktop: Desktop) -> None:
         """Stop = the window's close button first (pygame.QUIT, Tk's WM_DELETE_WINDOW), then signals."""
+        self.program.note_stopping()
         await desktop.close_windows()
         try:
             await asyncio.wait_for(self.program_exited.wait(), self.limits.stop_grace_seconds)
@@ -520,6 +548,11 @@ async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> Non
         await _close_quietly(agent.writer)
 
 
+def _unix_path(listen: Optional[str]) -> Optional[str]:
+    kind, _, address = (listen or "").partition(":")
+    return address if kind == "unix" and address else None
+
+
 async def _close_quietly(writer: asyncio.StreamWriter) -> None:
     try:
         writer.close()
@@ -535,6 +568,7 @@ def main(early_zygote: Optional[EarlyZygote] = None) -> None:
     parser.add_argument("--workspace", default="/workspace")
     parser.add_argument("--uid", type=int, default=1000)
     parser.add_argument("--vnc-listen", help="display modes: unix:/path (Xvnc's own socket) or tcp:host:port")
+    parser.add_argument("--audio-listen", help="pygame mode: unix:/path where the run's sound is served (Opus)")
     parser.add_argument("--scratch", action="append", default=[],
                         help="a folder emptied between runs besides the workspace (/tmp, /dev/shm)")
     parser.add_argument("--unsafe-inherit-env", action="store_true",
@@ -548,7 +582,8 @@ def main(early_zygote: Optional[EarlyZygote] = None) -> None:
     kind, _, address = (args.vnc_listen or "").partition(":")
     rfb_unix_path = address if kind == "unix" else RFB_TCP_SOCKET
     agent = Agent(args.mode, args.workspace, args.uid, dict(os.environ) if args.unsafe_inherit_env else {},
-                  rfb_unix_path if args.vnc_listen else None, args.scratch, args.unsafe_skip_reset, early_zygote)
+                  rfb_unix_path if args.vnc_listen else None, args.scratch, args.unsafe_skip_reset, early_zygote,
+                  audio_path=_unix_path(args.audio_listen))
     asyncio.run(serve(agent, args.listen, address if kind == "tcp" else None))
 
 

@@ -10,10 +10,12 @@ closer``), never in the agent itself.
 import asyncio
 import ctypes
 import json
+import subprocess
 import sys
 from typing import Awaitable, Callable, Dict, Optional
 
-from sandbox import display
+from sandbox import display, sound
+from sandbox.errors import SoundFailed
 
 # Before the program opens its window the screen is this big: turtle sizes its window
 # from the screen (half its width, three quarters of its height), as on a desktop.
@@ -23,20 +25,29 @@ HELPER_START_SECONDS = 20.0
 
 
 class Desktop:
-    def __init__(self, xvnc: display.Xvnc) -> None:
+    def __init__(self, xvnc: display.Xvnc, pulse: Optional[subprocess.Popen] = None,
+                 audio_path: Optional[str] = None) -> None:
         self.xvnc = xvnc
         self.size = (xvnc.width, xvnc.height)
+        self.pulse = pulse                      # the sound server, when this run has sound
+        self.audio_path = audio_path if pulse is not None else None
         self._watcher: Optional[asyncio.subprocess.Process] = None
         self._closer: Optional[asyncio.subprocess.Process] = None
+        self._sound: Optional[asyncio.subprocess.Process] = None
 
     @classmethod
-    def start(cls, rfb_unix_path: str, log_path: Optional[str] = None) -> "Desktop":
+    def start(cls, rfb_unix_path: str, audio_path: Optional[str] = None, log_path: Optional[str] = None) -> "Desktop":
+        """Xvnc, and the sound server beside it when ``audio_path`` asks for sound."""
+        pulse = _start_sound_server() if audio_path else None
         xvnc = display.start_xvnc(None, INITIAL_SIZE[0], INITIAL_SIZE[1], rfb_unix_path, log_path)
         display.wait_ready(xvnc)
-        return cls(xvnc)
+        if pulse is not None:
+            pulse = _sound_server_ready(pulse)
+        return cls(xvnc, pulse, audio_path)
 
     def environment(self, base: Dict[str, str]) -> Dict[str, str]:
-        return display.program_environment(self.xvnc.number, base)
+        env = display.program_environment(self.xvnc.number, base)
+        return {**env, **sound.program_environment()} if self.pulse is not None else env
 
     async def start_helpers(self, on_size: Callable[[int, int], Awaitable[None]]) -> None:
         """Start the window watcher and the closer before any claim, so neither costs a
@@ -47,6 +58,12 @@ class Desktop:
         assert self._closer.stdout is not None
         # Both start at once; when the closer is connected to X the watcher is about there too.
         await asyncio.wait_for(self._closer.stdout.readline(), HELPER_START_SECONDS)
+        if self.audio_path is not None:
+            self._sound = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "sandbox.sound", "serve", self.audio_path,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            assert self._sound.stdout is not None
+            await asyncio.wait_for(self._sound.stdout.readline(), HELPER_START_SECONDS)
         asyncio.ensure_future(self._follow_sizes(on_size))
 
     async def _helper(self, module: str, command: str, stdin: int = asyncio.subprocess.DEVNULL,
@@ -78,10 +95,33 @@ class Desktop:
             pass
 
     def stop(self) -> None:
-        for helper in (self._watcher, self._closer):
+        for helper in (self._watcher, self._closer, self._sound):
             if helper is not None and helper.returncode is None:
                 helper.kill()
+        if self.pulse is not None and self.pulse.poll() is None:
+            self.pulse.kill()
+            self.pulse.wait()
         display.stop_xvnc(self.xvnc, grace=0.2)
+
+
+def _start_sound_server() -> Optional[subprocess.Popen]:
+    try:
+        return sound.start_pulse()
+    except SoundFailed as error:
+        print(f"agent: no sound this run: {error}", file=sys.stderr)
+        return None
+
+
+def _sound_server_ready(pulse: subprocess.Popen) -> Optional[subprocess.Popen]:
+    """The sound server, once the program's mixer can reach it; None (a silent run) if not."""
+    try:
+        sound.wait_pulse_ready(pulse)
+        return pulse
+    except SoundFailed as error:
+        print(f"agent: no sound this run: {error}", file=sys.stderr)
+        pulse.kill()
+        pulse.wait()
+        return None
 
 
 async def serve_rfb_over_tcp(rfb_unix_path: str, host: str, port: int) -> asyncio.AbstractServer:

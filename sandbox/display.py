@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from sandbox.errors import XlibFailed, XvncFailed
 
@@ -37,6 +37,7 @@ XVNC_NAMES = ("Xtigervnc", "Xvnc")   # /usr/bin/Xvnc is an /etc/alternatives lin
 DPI = 96                             # Tk scales fonts by the screen's millimetre size
 MIN_SIZE = (32, 32)                  # RandR minimum of Xvnc
 DEFAULT_MAX_SIZE = (1920, 1080)
+WINDOW_GAP = 8                       # between side-by-side toplevels: the backdrop shows they are two
 PR_SET_PDEATHSIG = 1
 
 
@@ -249,6 +250,8 @@ def _bind_xlib(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.XCreateSimpleWindow.restype = w
     lib.XCreateSimpleWindow.argtypes = [p, w, i, i, u, u, u, ctypes.c_ulong, ctypes.c_ulong]
     lib.XSetWindowBackgroundPixmap.argtypes = [p, w, ctypes.c_ulong]
+    lib.XSetWindowBackground.argtypes = [p, w, ctypes.c_ulong]
+    lib.XClearWindow.argtypes = [p, w]
     lib.XMoveResizeWindow.argtypes = [p, w, i, i, u, u]
     lib.XMapWindow.argtypes = lib.XLowerWindow.argtypes = [p, w]
     lib.XDefaultScreen.argtypes = [p]
@@ -318,11 +321,33 @@ def focus_target(windows: Sequence[WindowBox]) -> Optional[WindowBox]:
     return managed[-1] if managed else None      # XQueryTree lists bottom to top
 
 
-def misplaced_windows(windows: Iterable[WindowBox]) -> List[WindowBox]:
-    """Main windows not at the origin. Without a window manager nothing else moves
-    them there: turtle centres itself on the screen, programs set SDL_VIDEO_CENTERED."""
-    return [box for box in windows if not box.override_redirect and not box.transient
-            and (box.x, box.y) != (0, 0) and box.width > 1 and box.height > 1]
+def is_main_window(box: WindowBox) -> bool:
+    return not box.override_redirect and not box.transient and box.width > 1 and box.height > 1
+
+
+def main_window_places(windows: Sequence[WindowBox], placed: Dict[int, Tuple[int, int]],
+                       max_size: Tuple[int, int] = DEFAULT_MAX_SIZE) -> Dict[int, Tuple[int, int]]:
+    """Where each main window belongs: the first at the origin, each later one beside the
+    others (below them once a row is as wide as the desktop may be), so that several
+    toplevels are all visible. A window keeps its place for its life: without a window
+    manager nothing else moves them (turtle centres itself, programs set
+    SDL_VIDEO_CENTERED) and a window that wandered is put back."""
+    places = {box.window: placed[box.window] for box in windows if is_main_window(box) and box.window in placed}
+    boxes = {box.window: box for box in windows}
+    # A new window already at the free origin stays there (nothing to move, nothing to
+    # repaint); the others follow in stacking order, which is the order they were mapped.
+    newcomers = sorted((box for box in windows if is_main_window(box) and box.window not in places),
+                       key=lambda box: (box.x, box.y) != (0, 0) or (0, 0) in places.values())
+    for box in newcomers:
+        right = max((x + boxes[w].width for w, (x, _) in places.items()), default=0)
+        bottom = max((y + boxes[w].height for w, (_, y) in places.items()), default=0)
+        if not places:
+            places[box.window] = (0, 0)
+        elif right + WINDOW_GAP + box.width <= max_size[0]:
+            places[box.window] = (right + WINDOW_GAP, 0)
+        else:
+            places[box.window] = (0, bottom + WINDOW_GAP)
+    return places
 
 
 def desktop_size_for(windows: Iterable[WindowBox], max_size: Tuple[int, int] = DEFAULT_MAX_SIZE
@@ -435,9 +460,14 @@ class XConnection:
         self.x11.XSetInputFocus(self.dpy, window, REVERT_TO_POINTER_ROOT, CURRENT_TIME)
         self.x11.XSync(self.dpy, 0)
 
-    def move_to_origin(self, windows: Iterable[WindowBox]) -> None:
-        for box in windows:
-            self.x11.XMoveWindow(self.dpy, box.window, 0, 0)
+    def move_windows(self, places: Iterable[Tuple[int, Tuple[int, int]]], backdrop: int) -> None:
+        """Move windows, and blacken where they were: the backdrop paints nothing by
+        itself (it keeps the last frame), so their old pixels would stay on the desktop."""
+        for window, (x, y) in places:
+            self.x11.XMoveWindow(self.dpy, window, x, y)
+        self.x11.XSetWindowBackground(self.dpy, backdrop, 0)
+        self.x11.XClearWindow(self.dpy, backdrop)
+        self.x11.XSetWindowBackgroundPixmap(self.dpy, backdrop, BACKGROUND_NONE)
         self.x11.XSync(self.dpy, 0)
 
     def watch_root(self) -> None:
@@ -548,27 +578,44 @@ class DesktopKeeper:
         self.connection, self.max_size = connection, max_size
         self.size = connection.screen_size()
         self.backdrop = connection.create_backdrop(*self.size)
+        self.places: Dict[int, Tuple[int, int]] = {}
+        self.shown: Set[int] = set()
+        self.window_shown = False
 
     def program_windows(self) -> List[WindowBox]:
         return [box for box in self.connection.top_level_windows() if box.window != self.backdrop]
 
     def tidy(self) -> Optional[Tuple[int, int]]:
-        """Apply the rules once; returns the new desktop size when it changed."""
+        """Apply the rules once; returns the desktop size when it changed, and when the
+        program's first window appeared (the display is worth showing from then on)."""
         windows = self.program_windows()
-        misplaced = misplaced_windows(windows)
-        if misplaced:
-            self.connection.move_to_origin(misplaced)
+        self.places = main_window_places(windows, self.places, self.max_size)
+        wandered = [(box.window, self.places[box.window]) for box in windows
+                    if box.window in self.places and (box.x, box.y) != self.places[box.window]]
+        if wandered:
+            self.connection.move_windows(wandered, self.backdrop)
             windows = self.program_windows()
-        target = focus_target(windows)      # asked each time: Tk withdraws and remaps dialogs
-        if target is not None and target.window != self.connection.focused_top_level():
-            self.connection.focus(target.window)
+        self._focus_new_windows(windows)
         wanted = desktop_size_for(windows, self.max_size)
-        if wanted is None or wanted == self.size:   # no window: keep size and last frame
+        if wanted is None:                          # no window: keep size and last frame
             return None
+        first, self.window_shown = not self.window_shown, True
+        if wanted == self.size:                     # the first window is news even at the same size
+            return wanted if first else None
         self.connection.resize(*wanted)
         self.connection.fit_backdrop(self.backdrop, *wanted)
         self.size = wanted
         return wanted
+
+    def _focus_new_windows(self, windows: List[WindowBox]) -> None:
+        """Keys go to a window when it appears (a dialog over its main window) or when the
+        focused one went away; otherwise the focus stays where the program put it (Tk
+        moves it to the Entry a student clicked, in any of its toplevels)."""
+        shown = {box.window for box in windows if not box.override_redirect and box.width > 1 and box.height > 1}
+        target = focus_target(windows)
+        if target is not None and (shown - self.shown or self.connection.focused_top_level() not in shown):
+            self.connection.focus(target.window)
+        self.shown = shown
 
 
 def watch_window_size(display: str, on_resize: Callable[[int, int], None],

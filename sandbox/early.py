@@ -25,6 +25,20 @@ def option(argv: List[str], name: str, default: str) -> str:
     return argv[argv.index(name) + 1] if name in argv[:-1] else default
 
 
+def refuse_the_students_uid(argv: List[str]) -> None:
+    """Exit unless the agent runs as a uid other than the student's (``--uid``).
+
+    Every run's clean-up SIGKILLs every process of the student's uid; an agent running as
+    that uid (an image with ``USER 1000``) would kill itself and Xvnc after each run, and the
+    program could signal it.  The agent runs as root inside the sandbox and drops the
+    program to ``--uid``, locally and under Nomad alike."""
+    uid = option(argv, "--uid", "1000")
+    if uid.isdigit() and int(uid) == os.getuid():
+        sys.exit(f"agent: refusing to start as uid {uid}, the student's uid (--uid): each run's "
+                 "clean-up kills every process of that uid. Run the agent as root (no USER in the "
+                 "image, no task user); it drops the program to --uid.")
+
+
 def launch_zygote(mode: str) -> EarlyZygote:
     """``launcher.py --zygote FD MODE`` in a session of its own, stdin and stdout /dev/null
     (a re-open of the agent's host stdin through /proc must give nothing)."""

@@ -30,5 +30,9 @@ class XlibFailed(DisplayError):
     """libX11/libXrandr is missing, or the X server refused a request."""
 
 
+class SoundFailed(DisplayError):
+    """The sound server, libpulse or libopus is missing or failed: the run goes on silent."""
+
+
 class ZygoteGone(SandboxError, OSError):
     """The zygote exited or broke its protocol: no more launchers from this sandbox."""

@@ -43,6 +43,10 @@ _CLONE_NEWIPC = 0x08000000
 _PR_SET_DUMPABLE = 4
 _SPAWN_FDS = 2            # the PTY's slave end, and the launcher's end of its channel
 _MESSAGE_BYTES = 1 << 20  # a spawn request (the environment): far below this
+# What a program raises when its window is closed under it: after the student pressed Stop
+# these are pyplay's doing (the Stop closes the window first), not the program's.
+_WINDOW_GONE = {("turtle", "Terminator"), ("_tkinter", "TclError"), ("pygame", "error")}
+STOPPING = b"stopping\n"    # the agent's note on the channel when the student pressed Stop
 
 
 def _report(channel: socket.socket, message: dict[str, str]) -> None:
@@ -74,13 +78,36 @@ def _user_traceback(tb: types.TracebackType | None, entry_dir: str) -> types.Tra
     return None
 
 
+def _stop_was_pressed(channel: socket.socket) -> bool:
+    """Whether the agent noted a Stop; read only when the program is already dying."""
+    try:
+        return channel.recv(len(STOPPING), socket.MSG_DONTWAIT | socket.MSG_PEEK) == STOPPING
+    except OSError:
+        return False
+
+
+def _window_gone(kind: type[BaseException]) -> bool:
+    return any((base.__module__, base.__qualname__) in _WINDOW_GONE for base in kind.__mro__)
+
+
 def _install_excepthook(channel: socket.socket, entry_dir: str) -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: types.TracebackType | None) -> None:
+        if _window_gone(kind) and _stop_was_pressed(channel):
+            return  # the terminal says "Stopped."; a traceback here would be ours, not theirs
         limit = _limit_of(value)
         if limit:
             _report(channel, {"limit": limit})
         traceback.print_exception(kind, value, _user_traceback(tb, entry_dir))
     sys.excepthook = hook
+
+
+def _size_turtle_window(width: int, height: int) -> None:
+    """turtle's default window is half the screen's width and three quarters of its height;
+    here it is the IDE's display pane, so a drawing is as big on a Chromebook as on a
+    desktop.  A program's own ``turtle.setup(...)`` still decides, as on a desktop."""
+    turtle = sys.modules.get("turtle")     # pre-imported by the turtle zygote; else nothing to do
+    if turtle is not None:
+        turtle._CFG.update(width=width, height=height)
 
 
 def _limit_myself(limits: dict[str, int]) -> None:
@@ -288,6 +315,8 @@ def _run(channel: socket.socket, mode: str) -> None:
     os.chdir(go.get("cwd", entry_dir))
     os.environ.update(go.get("env", {}))
     _limit_myself(go.get("rlimits", {}))
+    if go.get("screen"):
+        _size_turtle_window(*go["screen"])
     sys.argv[:] = [entry]
     sys.path[0] = entry_dir
     _install_excepthook(channel, entry_dir)

@@ -12,8 +12,9 @@ import socket
 import struct
 import sys
 import termios
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
+from sandbox.launcher import STOPPING
 from sandbox.limits import Limits
 from sandbox.modes import DEFAULT_COLS, DEFAULT_ROWS
 from sandbox.reset import student_pids
@@ -88,10 +89,20 @@ class Program:
                 raise OSError("the launcher exited before it was ready")
             received += chunk
 
-    def go(self, entry: str, cwd: str, env: Dict[str, str], limits: Limits) -> None:
-        message = json.dumps({"entry": entry, "cwd": cwd, "env": env, "rlimits": rlimits(limits)}) + "\n"
+    def go(self, entry: str, cwd: str, env: Dict[str, str], limits: Limits,
+           screen: Optional[Tuple[int, int]] = None) -> None:
+        message = json.dumps({"entry": entry, "cwd": cwd, "env": env, "rlimits": rlimits(limits),
+                              "screen": screen}) + "\n"
         self.channel.setblocking(True)
         self.channel.sendall(message.encode())
+
+    def note_stopping(self) -> None:
+        """Tell the program's excepthook that the window is about to close because of Stop
+        (sandbox/launcher.py: the error that follows is not the student's)."""
+        try:
+            self.channel.send(STOPPING)
+        except OSError:
+            pass
 
     def resize(self, rows: int, cols: int) -> None:
         _set_window_size(self.master_fd, rows, cols)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 from collections import deque
 from typing import Any, Deque, Dict, Optional, Tuple
 
@@ -20,12 +21,28 @@ READ_CHUNK = 64 * 1024
 Endpoint = Tuple[str, str]   # ("unix", path) or ("tcp", "host:port")
 
 
-async def open_endpoint(endpoint: Endpoint) -> Streams:
+async def open_endpoint(endpoint: Endpoint, keepalive_seconds: float = 0.0) -> Streams:
+    """A connection to the agent; over TCP with ``keepalive_seconds``, a peer whose host
+    died without a FIN (a lost Nomad node) closes the connection within ~3x that time."""
     kind, address = endpoint
     if kind == "unix":
         return await asyncio.open_unix_connection(address)
     host, _, port = address.rpartition(":")
-    return await asyncio.open_connection(host.strip("[]"), int(port))
+    reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+    sock = writer.get_extra_info("socket")
+    if keepalive_seconds > 0 and sock is not None:
+        keep_alive(sock, keepalive_seconds)
+    return reader, writer
+
+
+def keep_alive(sock: socket.socket, idle_seconds: float) -> None:
+    """Probe an idle TCP connection after ``idle_seconds``, then every third of it, and
+    give up after three unanswered probes."""
+    idle = max(1, int(idle_seconds))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, idle // 3))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
 
 
 class WireAgentClient(AgentClient):
@@ -38,9 +55,9 @@ class WireAgentClient(AgentClient):
         self.hello: Dict[str, Any] = {}
 
     @classmethod
-    async def connect(cls, endpoint: Endpoint, timeout: float) -> WireAgentClient:
+    async def connect(cls, endpoint: Endpoint, timeout: float, keepalive_seconds: float = 0.0) -> WireAgentClient:
         """Connect and wait for the agent's HELLO, within ``timeout`` seconds."""
-        reader, writer = await asyncio.wait_for(open_endpoint(endpoint), timeout)
+        reader, writer = await asyncio.wait_for(open_endpoint(endpoint, keepalive_seconds), timeout)
         client = cls(reader, writer)
         try:
             frame = await asyncio.wait_for(client._recv(), timeout)
@@ -62,6 +79,8 @@ class WireAgentClient(AgentClient):
                    "files": [{"path": path, "data": base64.b64encode(data).decode("ascii")}
                              for path, data in claim.files],
                    "limits": claim.limits.to_wire()}
+        if claim.screen is not None:
+            message["screen"] = {"width": claim.screen[0], "height": claim.screen[1]}
         try:
             await self._send(wire.Kind.CLAIM, json.dumps(message).encode())
             frame = await asyncio.wait_for(self._recv(), timeout)

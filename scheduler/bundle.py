@@ -17,6 +17,7 @@ ENV_ROOT = "/opt/pyplay/env"
 SOCKET_DIR = "/run/pyplay"
 AGENT_SOCKET = SOCKET_DIR + "/agent.sock"
 VNC_SOCKET = SOCKET_DIR + "/vnc.sock"
+AUDIO_SOCKET = SOCKET_DIR + "/audio.sock"     # pygame runs' sound, Opus (sandbox/sound.py)
 WORKSPACE = "/workspace"
 
 # Host paths a program may read: libraries, tools a student's os.system() might call,
@@ -67,10 +68,11 @@ SCRATCH = ("/tmp", "/dev/shm")   # emptied between runs, with the workspace
 
 def agent_args(mode: str, uid: int, skip_reset: bool = False) -> List[str]:
     display = [] if mode == "python" else ["--vnc-listen", "unix:" + VNC_SOCKET]
+    sound = ["--audio-listen", "unix:" + AUDIO_SOCKET] if mode == "pygame" else []
     scratch = [arg for folder in SCRATCH for arg in ("--scratch", folder)]
     sabotage = ["--unsafe-skip-reset"] if skip_reset else []
     return [ENV_ROOT + "/bin/python3", "-m", "sandbox", "--listen", "unix:" + AGENT_SOCKET,
-            "--mode", mode, "--workspace", WORKSPACE, "--uid", str(uid), *display, *scratch, *sabotage]
+            "--mode", mode, "--workspace", WORKSPACE, "--uid", str(uid), *display, *sound, *scratch, *sabotage]
 
 
 def spec(mode: str, sandbox_root: str, agent_source: str, socket_dir: str, limits: Limits,

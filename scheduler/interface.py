@@ -35,6 +35,7 @@ class Claim:
     cols: int
     rows: int
     limits: Limits
+    screen: Optional[Tuple[int, int]] = None   # the IDE's display pane: a turtle window's default size
 
 
 # Events come one per chunk a program writes, many a second per run: slots keep them small.
@@ -125,6 +126,8 @@ class Sandbox:
     ready_at: float
     # Opens a connection to the display's RFB server, for modes that have one.
     display: Optional[Callable[[], Awaitable[Streams]]] = None
+    # Opens the run's sound (2-byte-length-framed Opus packets), for modes that have it.
+    audio: Optional[Callable[[], Awaitable[Streams]]] = None
     warm: bool = False
 
     @property
@@ -135,6 +138,11 @@ class Sandbox:
         if self.display is None:
             raise SandboxFailed(f"sandbox {self.id} has no display")
         return await self.display()
+
+    async def open_audio(self) -> Streams:
+        if self.audio is None:
+            raise SandboxFailed(f"sandbox {self.id} has no sound")
+        return await self.audio()
 
 
 class Scheduler(abc.ABC):

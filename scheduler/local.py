@@ -125,7 +125,8 @@ class LocalScheduler(Scheduler):
                 await self._launch(record)
                 agent = await self._connect(record)
             record.sandbox = Sandbox(id=record.id, mode=mode, agent=agent, created_at=created_at,
-                                     ready_at=time.monotonic(), display=self._display_opener(record))
+                                     ready_at=time.monotonic(), display=self._display_opener(record),
+                                     audio=self._audio_opener(record))
             self.counters["sandboxes_created"] += 1
             asyncio.ensure_future(self._watch(record))
             return record.sandbox
@@ -196,6 +197,12 @@ class LocalScheduler(Scheduler):
         if not has_display(record.mode):
             return None
         endpoint = ("unix", os.path.join(record.directory, "sock", "vnc.sock"))
+        return lambda: open_endpoint(endpoint)
+
+    def _audio_opener(self, record: _Record) -> Optional[Callable[[], Awaitable[Streams]]]:
+        if record.mode != "pygame":
+            return None
+        endpoint = ("unix", os.path.join(record.directory, "sock", "audio.sock"))
         return lambda: open_endpoint(endpoint)
 
     async def _watch(self, record: _Record) -> None:

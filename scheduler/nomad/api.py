@@ -10,13 +10,17 @@ both:
 * job IDs go into the URL unescaped, but a dispatched job's ID contains ``/``
   (``pyplay-sandbox/dispatch-1700000000-0a1b2c3d``); Nomad's own Go client path-escapes it.
 
+Reads that the scheduler repeats (allocations, nodes, children) are ``stale`` reads: any
+server answers them, not only the leader, and a start waits for its allocation with a
+blocking query (``index`` + ``wait``) instead of polling the leader.
+
 Every call here blocks (requests); scheduler/nomad/cluster.py runs them on a bounded executor.
 """
 from __future__ import annotations
 
 import dataclasses
 import urllib.parse
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 import nomad
 import nomad.api.exceptions as nomad_errors
@@ -24,16 +28,20 @@ import requests
 
 from scheduler.errors import ClusterAPIError
 
-TERMINAL_ALLOC_STATES = frozenset({"failed", "lost", "complete"})
+# Nomad 1.7's ClientStatus values; "unknown" is a disconnected client's allocation
+# (max_client_disconnect), which may come back, but not soon enough for a student.
+TERMINAL_ALLOC_STATES = frozenset({"failed", "lost", "complete", "unknown"})
+STALE = {"stale": "true"}
 
 
 @dataclasses.dataclass(frozen=True)
 class AllocationState:
     id: str
-    status: str              # Nomad's ClientStatus: pending, running, failed, lost, complete
+    status: str              # Nomad's ClientStatus: pending, running, complete, failed, lost, unknown
     desired: str             # DesiredStatus: run, stop, evict
     create_index: int
     why: str                 # the last task event or client description, for logs
+    node_id: str = ""
 
     @property
     def terminal(self) -> bool:
@@ -44,6 +52,26 @@ class AllocationState:
 class ChildJob:
     id: str
     status: str              # pending, running, dead
+    submitted_ns: int = 0    # SubmitTime, nanoseconds since the epoch
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeState:
+    id: str
+    status: str              # initializing, ready, down, disconnected
+    eligible: bool           # SchedulingEligibility == "eligible"
+    draining: bool           # a drain strategy is set (a drain, or the autoscaler's scale-in)
+
+    @property
+    def leaving(self) -> str:
+        """Why sandboxes on this node must not be handed out, or ""."""
+        if self.draining:
+            return "its node is draining"
+        if not self.eligible:
+            return "its node is ineligible for scheduling (scale-in)"
+        if self.status != "ready":
+            return f"its node is {self.status}"
+        return ""
 
 
 def path_id(job_id: str) -> str:
@@ -56,6 +84,7 @@ class NomadAPI:
                  verify: Union[bool, str] = True, cert: Tuple[str, ...] = (),
                  timeout: float = 10.0) -> None:
         self._session = requests.Session()
+        self._timeout = timeout
         self._client = nomad.Nomad(
             address=address.rstrip("/"), token=token or None, namespace=namespace or None,
             region=region or None, verify=verify, cert=cert, timeout=timeout,
@@ -85,19 +114,41 @@ class NomadAPI:
             return f"Nomad job {job!r} is stopped"
         return None
 
-    def allocations(self, job_id: str) -> List[AllocationState]:
-        reply = self._json(self._client.job.get_allocations, path_id(job_id))
-        return sorted((_allocation(stub) for stub in reply), key=lambda a: a.create_index)
+    def allocations(self, job_id: str, index: int = 0, wait_seconds: float = 0.0
+                    ) -> Tuple[List[AllocationState], int]:
+        """The job's allocations (oldest first) and the index they are at.  With ``index``,
+        a blocking query: Nomad answers once something changed past it or after the wait."""
+        params: Dict[str, str] = dict(STALE)
+        if index:
+            params.update(index=str(index), wait=f"{max(1, int(wait_seconds * 1000))}ms")
+        response = self._response(self._client.job.request, path_id(job_id), "allocations",
+                                  method="get", params=params, timeout=self._timeout + wait_seconds)
+        allocations = sorted((_allocation(stub) for stub in response.json()), key=lambda a: a.create_index)
+        return allocations, int(response.headers.get("X-Nomad-Index") or 0)
 
-    def migrating(self, alloc_id: str) -> bool:
-        """True when Nomad wants the allocation off its node: the node is being drained."""
-        reply = self._json(self._client.allocation.get_allocation, path_id(alloc_id))
-        return bool((reply.get("DesiredTransition") or {}).get("Migrate"))
+    def node(self, node_id: str) -> NodeState:
+        """Where a sandbox lives: draining, ineligible (scale-in) or down."""
+        reply = self._json(self._client.node.request, path_id(node_id), method="get", params=dict(STALE))
+        return NodeState(id=node_id, status=str(reply.get("Status", "")),
+                         eligible=reply.get("SchedulingEligibility", "eligible") == "eligible",
+                         draining=bool(reply.get("DrainStrategy")) or bool(reply.get("Drain")))
+
+    def running_allocations(self, job: str) -> Optional[Set[str]]:
+        """IDs of the job's allocations still pending or running (a stopping one that is
+        still draining its runs counts), or None when the job does not exist."""
+        try:
+            reply = self._json(self._client.job.request, path_id(job), "allocations", method="get",
+                               params=dict(STALE))
+        except ClusterAPIError as error:
+            if error.status == 404:
+                return None
+            raise
+        return {str(stub.get("ID")) for stub in reply if stub.get("ClientStatus") in ("pending", "running")}
 
     def job_meta(self, job_id: str) -> Optional[Dict[str, str]]:
         """The job's meta, or None when the job no longer exists."""
         try:
-            reply = self._json(self._client.job.get_job, path_id(job_id))
+            reply = self._json(self._client.job.request, path_id(job_id), method="get", params=dict(STALE))
         except ClusterAPIError as error:
             if error.status == 404:
                 return None
@@ -106,8 +157,9 @@ class NomadAPI:
 
     def children(self, job: str) -> List[ChildJob]:
         """Dispatched children of the parameterized ``job``, whatever their state."""
-        reply = self._json(self._client.jobs.get_jobs, prefix=f"{job}/dispatch-")
-        return [ChildJob(stub["ID"], stub.get("Status", "")) for stub in reply
+        reply = self._json(self._client.jobs.request, method="get",
+                           params={"prefix": f"{job}/dispatch-", **STALE})
+        return [ChildJob(stub["ID"], stub.get("Status", ""), int(stub.get("SubmitTime") or 0)) for stub in reply
                 if stub.get("ParentID") == job]
 
     def purge(self, job_id: str) -> None:
@@ -119,15 +171,26 @@ class NomadAPI:
             if error.status != 404:
                 raise
 
+    @classmethod
+    def _json(cls, call: Any, *args: Any, **kwargs: Any) -> Any:
+        response = cls._call(call, *args, **kwargs)
+        return response.json() if isinstance(response, requests.Response) else response
+
+    @classmethod
+    def _response(cls, call: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        response = cls._call(call, *args, **kwargs)
+        if not isinstance(response, requests.Response):
+            raise ClusterAPIError(f"Nomad answered {type(response).__name__}, not a response")
+        return response
+
     @staticmethod
-    def _json(call: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(call: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            response = call(*args, **kwargs)
+            return call(*args, **kwargs)
         except nomad_errors.BaseNomadException as error:
             raise _cluster_error(error) from None
         except requests.RequestException as error:
             raise ClusterAPIError(f"Nomad did not answer: {error}", transient=True) from None
-        return response.json() if isinstance(response, requests.Response) else response
 
 
 def _cluster_error(error: nomad_errors.BaseNomadException) -> ClusterAPIError:
@@ -141,7 +204,7 @@ def _cluster_error(error: nomad_errors.BaseNomadException) -> ClusterAPIError:
 def _allocation(stub: Dict[str, Any]) -> AllocationState:
     return AllocationState(
         id=stub["ID"], status=stub.get("ClientStatus", ""), desired=stub.get("DesiredStatus", ""),
-        create_index=int(stub.get("CreateIndex", 0)), why=_why(stub))
+        create_index=int(stub.get("CreateIndex", 0)), why=_why(stub), node_id=str(stub.get("NodeID", "")))
 
 
 def _why(stub: Dict[str, Any]) -> str:

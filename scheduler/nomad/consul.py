@@ -3,6 +3,8 @@
 The Nomad scheduler needs one question answered: "is the sandbox of allocation X registered
 and are its checks passing, and at which address?"  That is one endpoint,
 ``GET /v1/health/service/<service>?tag=<tag>``; a full Consul client would be dead weight.
+It is a ``stale`` read (any Consul server answers, not only the leader): a start asks
+it every poll until the check passes, and a check's state lags by its interval anyway.
 Calls block (requests); scheduler/nomad/cluster.py runs them on a bounded executor.
 """
 from __future__ import annotations
@@ -63,7 +65,7 @@ class ConsulClient:
         """Every registered instance of ``service`` carrying ``tag``, healthy or not."""
         url = f"{self._base}/v1/health/service/{urllib.parse.quote(service, safe='')}"
         try:
-            response = self._session.get(url, params={"tag": tag}, timeout=self._timeout)
+            response = self._session.get(url, params={"tag": tag, "stale": ""}, timeout=self._timeout)
         except requests.RequestException as error:
             raise ConsulError(f"Consul did not answer: {error}", transient=True) from None
         if response.status_code != 200:

@@ -1,11 +1,17 @@
 """Making and ending Nomad sandboxes: one sandbox is one dispatched child of the
 parameterized job in jobspecs/sandbox.nomad.hcl.
 
-Starting one: dispatch with an idempotency token, wait (within a bound) for its allocation
-to run and its Consul check to pass, connect to the agent and read its HELLO; a child that
-fails on the way is purged and another dispatched, a few times.  Ending one: stop and
-purge the child, since dispatched children outlive their parent otherwise; a purge that
-fails is remembered for the sweeper to retry.
+Starting one: dispatch with an idempotency token, wait (within a bound, on a blocking
+query) for its allocation to run and its Consul check to pass, connect to the agent and
+read its HELLO; a child that fails on the way is purged and another dispatched, a few
+times.  Ending one: stop and purge the child, since dispatched children outlive their
+parent otherwise; a purge that fails is remembered for the sweeper to retry.
+
+A sandbox is bound to the first allocation of its child.  Nomad replaces a lost
+allocation whatever the job's reschedule policy says; the replacement is a fresh agent
+nobody connected to, so a sandbox whose allocation was replaced (or is lost, unknown or
+stopping) is unusable, never "healthy again".  Every child this factory made and has
+not purged is in ``jobs``: the sweeper purges children of ours that are not.
 """
 from __future__ import annotations
 
@@ -13,13 +19,14 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from common.logs import get_logger
 from sandbox.modes import has_display
 from scheduler.agent_client import WireAgentClient, open_endpoint
 from scheduler.errors import AgentGone, ClusterAPIError, Unavailable
 from scheduler.interface import Sandbox, Streams
+from scheduler.nomad.api import AllocationState, NodeState
 from scheduler.nomad.cluster import Cluster
 from scheduler.nomad.consul import ServiceInstance
 from scheduler.nomad.settings import NomadSettings
@@ -41,6 +48,13 @@ class _Progress:
     note: str = "dispatching"
 
 
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """The one allocation a sandbox is, and the node it is on."""
+    alloc_id: str
+    node_id: str
+
+
 class SandboxFactory:
     def __init__(self, settings: NomadSettings, cluster: Cluster, *, max_unpurged: int) -> None:
         self._settings = settings
@@ -48,6 +62,9 @@ class SandboxFactory:
         self._max_unpurged = max_unpurged
         self.counts: Dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.unpurged: Dict[str, None] = {}                      # insertion-ordered set
+        self.jobs: Set[str] = set()                              # made (or adopted), not purged yet
+        self.placements: Dict[str, Placement] = {}               # job id -> its bound allocation
+        self._nodes: Dict[str, Tuple[float, NodeState]] = {}     # node id -> (read at, state)
         self._starts: Set[asyncio.Task[Any]] = set()
         self._cleanups: Set[asyncio.Task[Any]] = set()         # purges that must finish
         self._dispatch_calls: Set[asyncio.Future[Any]] = set()
@@ -103,12 +120,15 @@ class SandboxFactory:
                 job_id = await self._dispatch_call(meta, token)
             except ClusterAPIError as error:
                 # No answer: Nomad may have made the child.  The same token makes the retry
-                # return that child rather than a second one.
+                # return that child, unless the first request is still being applied (Nomad
+                # checks the token on a snapshot before its Raft apply): then a second child
+                # is made, and the sweeper purges the one we were never told of.
                 if error.transient and attempt == 1:
                     continue
                 self.counts["dispatch_failures"] += 1
                 raise Unavailable(f"dispatching {self._settings.job} failed: {error}") from None
             self.counts["dispatches"] += 1
+            self.jobs.add(job_id)
             return job_id
         raise AssertionError("unreachable")
 
@@ -130,6 +150,7 @@ class SandboxFactory:
         """A child dispatched before a restart, if it is healthy now and its agent still
         says HELLO (so nobody has claimed it); else None."""
         progress = _Progress("adopting")
+        self.jobs.add(job_id)
         try:
             return await asyncio.wait_for(self._bring_up(job_id, mode, time.time(), progress),
                                           self._settings.connect_seconds)
@@ -142,41 +163,60 @@ class SandboxFactory:
         endpoint = instance.endpoint()
         progress.note = f"connecting to the agent at {endpoint[1]}"
         try:
-            agent = await WireAgentClient.connect(endpoint, self._settings.connect_seconds)
+            agent = await WireAgentClient.connect(endpoint, self._settings.connect_seconds,
+                                                  self._settings.agent_keepalive_seconds)
         except (OSError, asyncio.TimeoutError, AgentGone) as error:
             raise _StartFailed(f"the agent at {endpoint[1]} did not say hello ({error!r})") from None
         try:
             if agent.hello.get("mode", mode) != mode:
                 raise _StartFailed(f"the agent is a {agent.hello.get('mode')} sandbox, not {mode}")
             return Sandbox(id=job_id, mode=mode, agent=agent, created_at=created, ready_at=time.time(),
-                           display=_display_opener(instance, mode))
+                           display=_display_opener(instance, mode, self._settings.agent_keepalive_seconds))
         except BaseException:
             agent.close()
             raise
 
     async def _wait_healthy(self, job_id: str, progress: _Progress) -> ServiceInstance:
-        """Poll Nomad and Consul until the child's allocation runs with passing checks."""
+        """Wait until the child's allocation runs with passing checks.  Every look at Nomad
+        after the first is a blocking query: while the allocation is placed and started it
+        waits up to block_seconds for a change; while Consul's check is awaited its wait
+        (poll_seconds) is the pause between two looks at Consul, cut short if the
+        allocation fails meanwhile."""
+        index, wait = 0, self._settings.block_seconds
         while True:
             try:
-                instance = await self._healthy_instance(job_id, progress)
+                allocations, index = await self._cluster.call(
+                    self._cluster.nomad.allocations, job_id, index, wait)
+                allocation = self._bound(job_id, allocations, progress)
+                wait = self._settings.block_seconds
+                if allocation is not None and allocation.status == "running":
+                    instance = await self._passing_instance(allocation, progress)
+                    if instance is not None:
+                        return instance
+                    wait = self._settings.poll_seconds
             except ClusterAPIError as error:
                 progress.note = f"cluster API: {error}"
-                instance = None
-            if instance is not None:
-                return instance
-            await asyncio.sleep(self._settings.poll_seconds)
+                index = 0
+                await asyncio.sleep(self._settings.poll_seconds)
 
-    async def _healthy_instance(self, job_id: str, progress: _Progress) -> Optional[ServiceInstance]:
-        allocations = await self._cluster.call(self._cluster.nomad.allocations, job_id)
+    def _bound(self, job_id: str, allocations: List[AllocationState],
+               progress: _Progress) -> Optional[AllocationState]:
+        """The sandbox's own allocation (the first one placed), never a replacement."""
         if not allocations:
             progress.note = "no allocation placed yet (no client with room?)"
             return None
-        allocation = allocations[-1]
-        if allocation.terminal:
-            raise _StartFailed(f"allocation {allocation.id} {allocation.status}: {allocation.why}")
-        if allocation.status != "running":
-            progress.note = f"allocation {allocation.id} {allocation.status}"
-            return None
+        placement = self.placements.get(job_id)
+        if placement is None:
+            first = allocations[0]
+            placement = self.placements[job_id] = Placement(first.id, first.node_id)
+        problem = placement_problem(placement, allocations)
+        if problem:
+            raise _StartFailed(problem)
+        allocation = next(a for a in allocations if a.id == placement.alloc_id)
+        progress.note = f"allocation {allocation.id} {allocation.status}"
+        return allocation
+
+    async def _passing_instance(self, allocation: AllocationState, progress: _Progress) -> Optional[ServiceInstance]:
         tag = ALLOC_TAG.format(alloc_id=allocation.id)
         instances = await self._cluster.call(self._cluster.consul.instances, self._settings.service, tag)
         healthy = [instance for instance in instances if instance.passing]
@@ -189,18 +229,38 @@ class SandboxFactory:
     async def unusable(self, sandbox: Sandbox) -> str:
         """Why a pooled sandbox must not be handed out, or "" when it may.
 
-        A drain gives running batch allocations until its deadline; a pooled sandbox
-        claimed just before that deadline would be cut off mid-run, so it goes now."""
-        nomad = self._cluster.nomad
+        Its allocation must still be the one it was bound to, running.  Its node must not
+        be leaving: a drain (an operator's, or the autoscaler's scale-in) leaves batch
+        allocations alone until its deadline and then kills them, so a pooled sandbox
+        claimed on a draining node would be cut off mid-run; it goes now instead."""
+        placement = self.placements.get(sandbox.id)
+        if placement is None:
+            return "it has no allocation"
         try:
-            allocations = await self._cluster.call(nomad.allocations, sandbox.id)
-            if not allocations or allocations[-1].terminal or allocations[-1].status != "running":
-                return "its allocation is not running"
-            if await self._cluster.call(nomad.migrating, allocations[-1].id):
-                return "its node is draining"
+            allocations, _ = await self._cluster.call(self._cluster.nomad.allocations, sandbox.id)
+            problem = placement_problem(placement, allocations)
+            mine = [a for a in allocations if a.id == placement.alloc_id]
+            if not problem and mine[0].status != "running":
+                problem = f"its allocation is {mine[0].status}"
+            if problem:
+                return problem
+            node = await self._node(placement.node_id)
         except ClusterAPIError:
             return ""   # unknown is not dead; the next round asks again
-        return ""
+        return node.leaving
+
+    async def _node(self, node_id: str) -> NodeState:
+        """The node's state, read at most once per node_cache_seconds for all its sandboxes."""
+        now = time.monotonic()
+        cached = self._nodes.get(node_id)
+        if cached is not None and now - cached[0] < self._settings.node_cache_seconds:
+            return cached[1]
+        state = await self._cluster.call(self._cluster.nomad.node, node_id)
+        stale = [key for key, (at, _) in self._nodes.items() if now - at >= self._settings.node_cache_seconds]
+        for key in stale:
+            del self._nodes[key]
+        self._nodes[node_id] = (now, state)
+        return state
 
     # ------------------------------------------------------------------ ending
 
@@ -222,6 +282,8 @@ class SandboxFactory:
             log.warning("nomad_purge_failed", job=job_id, error=str(error))
             return
         self.unpurged.pop(job_id, None)
+        self.jobs.discard(job_id)
+        self.placements.pop(job_id, None)
         self.counts["purged"] += 1
 
     def _remember_unpurged(self, job_id: str) -> None:
@@ -229,6 +291,8 @@ class SandboxFactory:
         while len(self.unpurged) > self._max_unpurged:
             dropped = next(iter(self.unpurged))
             del self.unpurged[dropped]
+            self.jobs.discard(dropped)
+            self.placements.pop(dropped, None)
             log.error("nomad_purge_given_up", job=dropped, hint="the next start-up sweep removes it")
 
     async def close(self) -> None:
@@ -251,11 +315,25 @@ def _spawn(group: Set[asyncio.Task[Any]], coroutine: Any) -> asyncio.Task[Any]:
     return task
 
 
-def _display_opener(instance: ServiceInstance, mode: str) -> Optional[Callable[[], Awaitable[Streams]]]:
+def placement_problem(placement: Placement, allocations: List[AllocationState]) -> str:
+    """Why ``allocations`` (of one child, oldest first) say the sandbox is gone, or ""."""
+    mine = [allocation for allocation in allocations if allocation.id == placement.alloc_id]
+    if not mine:
+        return f"its allocation {placement.alloc_id} is gone"
+    if mine[0].terminal:
+        return f"its allocation {mine[0].id} is {mine[0].status} (desired {mine[0].desired}): {mine[0].why}"
+    newer = [allocation.id for allocation in allocations if allocation.create_index > mine[0].create_index]
+    if newer:
+        return f"Nomad replaced its allocation {mine[0].id} with {newer[0]}"
+    return ""
+
+
+def _display_opener(instance: ServiceInstance, mode: str,
+                    keepalive_seconds: float) -> Optional[Callable[[], Awaitable[Streams]]]:
     if not has_display(mode):
         return None
     port = str(instance.meta.get("vnc_port", ""))
     if not port.isdigit():
         raise _StartFailed(f"the sandbox's Consul service has no vnc_port meta ({instance.meta!r})")
     endpoint = instance.endpoint(int(port))
-    return lambda: open_endpoint(endpoint)
+    return lambda: open_endpoint(endpoint, keepalive_seconds)

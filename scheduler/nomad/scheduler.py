@@ -90,6 +90,7 @@ class NomadScheduler(Scheduler):
         if self._upkeep is not None:
             self._upkeep.cancel()
             await asyncio.gather(self._upkeep, return_exceptions=True)
+        await self._sweeper.close()
         await self._pool.close()
         doomed, self._in_use = list(self._in_use.values()), {}
         await asyncio.gather(*(self._factory.discard(sandbox) for sandbox in doomed))

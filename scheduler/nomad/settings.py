@@ -47,16 +47,24 @@ class NomadSettings:
     job: str = "pyplay-sandbox"               # the parameterized job dispatched per sandbox
     service: str = "pyplay-sandbox"           # its Consul service
     owner: str = "pyplay"                     # dispatch meta telling whose children they are
+    # The control service's own job (jobspecs/pyplay.nomad.hcl sets it to NOMAD_JOB_ID):
+    # children owned by one of its allocations that no longer runs (scaled away) are swept.
+    control_job: str = ""
     orphans: str = "purge"                    # at start-up: purge | adopt (healthy, unclaimed)
     max_dispatching: int = 8                  # starts in flight; past this acquire() waits in line
     start_seconds: float = 60.0               # dispatch to HELLO, for pool refills
     dispatch_attempts: int = 3                # allocations that fail are retried this often
-    poll_seconds: float = 0.5
+    poll_seconds: float = 0.5                 # Consul health, while a running allocation's check passes
+    block_seconds: float = 5.0                # a blocking query's wait for a start's allocation
     connect_seconds: float = 10.0             # TCP connect + HELLO from the agent
     api_timeout_seconds: float = 10.0
     api_threads: int = 8                      # the executor running blocking API calls
     maintain_seconds: float = 5.0             # pool upkeep when nothing wakes it sooner
     refill_backoff_max_seconds: float = 60.0
+    node_cache_seconds: float = 10.0          # a node's drain/eligibility is read at most this often
+    sweep_seconds: float = 60.0               # how often children nobody tracks are looked for
+    stray_seconds: float = 60.0               # an untracked child of ours this old is a leak
+    agent_keepalive_seconds: float = 10.0     # TCP keepalive idle on the agent link (a dead host is seen)
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> NomadSettings:
@@ -69,9 +77,15 @@ class NomadSettings:
         if self.orphans not in ("purge", "adopt"):
             raise ConfigError(f"{SETTINGS_PREFIX}ORPHANS must be purge or adopt, not {self.orphans!r}")
         for name in ("max_dispatching", "dispatch_attempts", "api_threads", "start_seconds",
-                     "poll_seconds", "connect_seconds", "api_timeout_seconds", "maintain_seconds"):
+                     "poll_seconds", "block_seconds", "connect_seconds", "api_timeout_seconds",
+                     "maintain_seconds", "node_cache_seconds", "sweep_seconds", "stray_seconds",
+                     "agent_keepalive_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{SETTINGS_PREFIX}{name.upper()} must be positive")
+        if self.stray_seconds < 2 * self.api_timeout_seconds:
+            # A dispatch still in flight (up to the API timeout, retried once) is not a leak.
+            raise ConfigError(f"{SETTINGS_PREFIX}STRAY_SECONDS must be at least twice "
+                              f"{SETTINGS_PREFIX}API_TIMEOUT_SECONDS")
         return self
 
     def nomad_api(self) -> NomadAPI:

@@ -71,9 +71,11 @@ class DisplayRun:
         return await asyncio.wait_for(self.exit, 15)
 
 
-async def start(service, program: str, mode: str = "auto", files=()) -> DisplayRun:
+async def start(service, program: str, mode: str = "auto", files=(), **extra) -> DisplayRun:
+    """``extra``: more fields of the run message (``screen``)."""
     ws = await connect(service.url)
-    await ws.send(json.dumps({"type": "run", "mode": mode, "files": [{"path": "main.py", "text": program}, *files]}))
+    await ws.send(json.dumps({"type": "run", "mode": mode, "files": [{"path": "main.py", "text": program}, *files],
+                              **extra}))
     started = await next_json(ws, timeout=30)
     assert started["type"] == "started", started
     return DisplayRun(service, ws, started)

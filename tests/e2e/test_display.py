@@ -6,7 +6,7 @@ import asyncio
 import pytest
 import websockets
 
-from testkit.rfb import KEY_SPACE, RFBClient
+from testkit.rfb import COPY_RECT, KEY_SPACE, RAW, RFBClient
 from tests.e2e.display_run import PYGAME_FILL, start
 
 KEY_A = 0x61
@@ -133,4 +133,45 @@ async def test_display_ticket_is_per_run(display_service):
         await client.wait_for(lambda c: c.is_uniform((30, 144, 255)), 30, "the run's blue window")
     finally:
         await client.close()
+    assert (await run.stop())["reason"] == "stopped"
+
+
+async def _first_picture(rfb: RFBClient) -> None:
+    """Ask for the whole screen and read until an update carries pixels (TigerVNC answers a
+    full request with a data-less layout update first)."""
+    await rfb.request_update(incremental=False)
+    while rfb.rects.get(RAW, 0) + rfb.rects.get(COPY_RECT, 0) == 0:
+        if await rfb.read_message() == 0:
+            await rfb.request_update(incremental=True)
+
+
+async def test_a_viewer_that_connects_at_once_starts_with_the_programs_window(display_service):
+    run = await start(display_service, PYGAME_FILL)
+    rfb = await asyncio.wait_for(RFBClient.open_websocket(
+        f"ws://127.0.0.1:{display_service.port}{run.started['display']['url']}", continuous=False), 30)
+    try:
+        assert (rfb.width, rfb.height) == (320, 240), "greeted at the window's size, not the blank desktop's"
+        sizes = [(e["width"], e["height"]) for e in run.events if e["type"] == "display"]
+        assert sizes[:1] == [(320, 240)], f"the display message comes before the first frame: {run.events}"
+        await asyncio.wait_for(_first_picture(rfb), 30)
+        # The window itself, as the program left it so far: pygame's is black until its first
+        # flip, as on a desktop.  The 1280x960 blank desktop is never shown.
+        assert rfb.is_uniform((30, 144, 255)) or rfb.is_uniform((0, 0, 0)), rfb.pixel(0, 0)
+        rfb.start_reading()
+        await rfb.wait_for(lambda c: c.is_uniform((30, 144, 255)), 30, "the program's blue")
+    finally:
+        await rfb.close()
+    assert (await run.stop())["reason"] == "stopped"
+
+
+TURTLE_WINDOW_SIZE = "import turtle\nprint('window', turtle.window_width(), turtle.window_height(), flush=True)\n" \
+                     "turtle.done()\n"
+
+
+async def test_a_turtle_window_is_as_big_as_the_ides_display_pane(display_service):
+    run = await start(display_service, TURTLE_WINDOW_SIZE, screen={"width": 800, "height": 500})
+    await run.wait_output("window 800 500")
+    assert (await run.stop())["reason"] == "stopped"
+    run = await start(display_service, TURTLE_WINDOW_SIZE)
+    await run.wait_output("window 640 720")       # no pane size: half and three quarters of 1280x960
     assert (await run.stop())["reason"] == "stopped"

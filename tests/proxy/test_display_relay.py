@@ -61,10 +61,13 @@ class Viewer:
 
 
 class Run:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, window_shown: bool = True) -> None:
         self.id = "r-test-1"
         self.sandbox = self
         self._path = path
+        self.window_shown = asyncio.Event()
+        if window_shown:
+            self.window_shown.set()
 
     async def open_display(self):
         return await asyncio.open_unix_connection(self._path)
@@ -97,3 +100,20 @@ async def test_a_display_that_keeps_dropping_the_join_closes_the_viewer_socket(t
     xvnc, viewer = await _relay(tmp_path, drops=JOIN_ATTEMPTS)
     assert xvnc.connections == JOIN_ATTEMPTS, "a bounded number of tries"
     assert viewer.closed == 1011 and viewer.received == b"", "the viewer is told, never half-greeted"
+
+
+async def test_a_viewer_is_greeted_only_once_the_programs_window_is_up(tmp_path) -> None:
+    xvnc = ScriptedXvnc(drops=0)
+    path = str(tmp_path / "vnc.sock")
+    server = await asyncio.start_unix_server(xvnc.serve, path)
+    viewer, run = Viewer(extra=b"\x03\x00\x00\x00"), Run(path, window_shown=False)
+    try:
+        relaying = asyncio.ensure_future(relay_display(viewer, run))  # type: ignore[arg-type]
+        await asyncio.sleep(0.2)
+        assert xvnc.connections == 0 and viewer.received == b"", "nothing before the window"
+        run.window_shown.set()
+        await asyncio.wait_for(relaying, 10)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert bytes(viewer.received) == rfb.VERSION + b"\x01\x01" + rfb.SECURITY_OK + SERVER_INIT

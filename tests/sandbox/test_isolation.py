@@ -23,7 +23,9 @@ print('env', sorted(os.environ))
     names = eval(lines["env"])  # a list of names printed by the program
     assert "PYPLAY_STATE_DIR" not in names and "PYPLAY_PORT" not in names
     assert set(names) <= {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "COLORTERM", "LANG",
-                          "LC_ALL", "PYTHONIOENCODING", "TMPDIR", "XDG_CACHE_HOME", "LINES", "COLUMNS"}
+                          "LC_ALL", "PYTHONIOENCODING", "TMPDIR", "XDG_CACHE_HOME", "LINES", "COLUMNS",
+                          # where a window would be asked for: sandbox/no_display.py
+                          "DISPLAY", "SDL_VIDEODRIVER", "SDL_AUDIODRIVER"}
 
 
 async def test_cannot_connect_to_the_service_or_anywhere(ws, service):

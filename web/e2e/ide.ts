@@ -40,7 +40,12 @@ export async function openIde(page: Page, url: string = ideUrl()): Promise<void>
     socket.on('socketerror', (error) => console.log(`[display socket] error: ${error}`))
     socket.on('close', () => console.log(`[display socket] closed after ${received} frames received, ${sent} sent`))
   })
-  await page.addInitScript(() => localStorage.clear())
+  // Once per tab: a reload in the test keeps what the page saved, as it does for a student.
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem('pyplay.e2e.cleared')) return
+    localStorage.clear()
+    sessionStorage.setItem('pyplay.e2e.cleared', '1')
+  })
   await page.goto(url)
   await expect(page.getByTestId('status')).toHaveText(/Ready/, { timeout: 30_000 })
 }
@@ -88,4 +93,22 @@ export async function canvasColors(page: Page, targets: ColorTarget[]): Promise<
     wanted.forEach((t, k) => { result[t.name] = counts[k]! / (canvas.width * canvas.height) })
     return result as never
   }, targets)
+}
+
+/** The project's file tabs' names, in order. */
+export async function fileTabNames(page: Page): Promise<string[]> {
+  return (await page.getByTestId('file-tab').allInnerTexts()).map((t) => t.replace('▶', '').trim())
+}
+
+/** Starts a new project from a starter template (lib/templates.ts id). */
+export async function newProjectFrom(page: Page, template: string): Promise<void> {
+  await page.getByTestId('new-project').click()
+  await page.getByTestId(`template-${template}`).click()
+  await expect(page.getByTestId('new-project-dialog')).toBeHidden()
+}
+
+/** Opens the project menu and picks one of its items (ProjectBar.vue test ids). */
+export async function projectMenu(page: Page, item: string): Promise<void> {
+  await page.getByTestId('project-menu').click()
+  await page.getByTestId(item).click()
 }

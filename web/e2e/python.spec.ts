@@ -105,14 +105,14 @@ test('a print flood leaves the page responsive and Stop works within 2 s', async
 test('a program imports a second file and reads an uploaded asset; a deleted file is gone', async ({ page }) => {
   page.on('dialog', (dialog) => void dialog.accept())
   await page.getByRole('button', { name: 'New file' }).click()
-  const rename = page.getByRole('textbox', { name: 'File name' })
+  const rename = page.getByRole('textbox', { name: 'New file name' })
   await rename.fill('helper.py')
   await rename.press('Enter')
   await expect(page.getByTestId('file-tab')).toHaveText([/main\.py/, /helper\.py/])
   await pasteProgram(page, 'def greet(name):\n    return "hi " + name\n')
 
   const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
-  await page.locator('input[type="file"]').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png })
+  await page.locator('input[type="file"][accept^="image"]').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png })
   await expect(page.getByTestId('file-tab')).toHaveText([/main\.py/, /helper\.py/, /dot\.png/])
 
   await page.getByTestId('file-tab').filter({ hasText: 'main.py' }).click()
@@ -123,7 +123,7 @@ test('a program imports a second file and reads an uploaded asset; a deleted fil
 
   const helperTab = page.getByTestId('file-tab').filter({ hasText: 'helper.py' })
   await helperTab.click()
-  await helperTab.getByRole('button', { name: 'Delete file' }).click()
+  await page.getByRole('button', { name: 'Delete file' }).click()
   await expect(page.getByTestId('file-tab')).toHaveCount(2)
   await page.getByTestId('file-tab').filter({ hasText: 'main.py' }).click()
   await run(page)

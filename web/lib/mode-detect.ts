@@ -5,7 +5,11 @@
 import type { Mode, RunMode } from './protocol'
 
 /** Modules that need a display, and the mode that provides it. */
-const DISPLAY_MODULES: Readonly<Record<string, RunMode>> = { pygame: 'pygame', turtle: 'turtle', turtledemo: 'turtle' }
+// The Tk display is turtle mode's: tkinter and matplotlib (TkAgg) programs get it too.
+const DISPLAY_MODULES: Readonly<Record<string, RunMode>> = {
+  pygame: 'pygame', turtle: 'turtle', turtledemo: 'turtle', tkinter: 'turtle', _tkinter: 'turtle',
+  matplotlib: 'turtle', freegames: 'turtle',
+}
 
 export interface SourceFile { path: string; text: string }
 

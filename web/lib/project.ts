@@ -1,5 +1,6 @@
 // The student's files: what the editor tabs show and what a `run` sends. Pure functions, no Vue.
 import type { ProgramFile } from './protocol'
+import { bytesToBase64 as encodeBytes } from './bytes'
 
 export interface TextFile { path: string; text: string }
 export interface AssetFile { path: string; base64: string; mime: string }
@@ -43,11 +44,23 @@ export function freshName(taken: readonly string[], stem = 'untitled', extension
 }
 
 /** Base64 of an ArrayBuffer without blowing the call stack on large files. */
-export function bytesToBase64(buffer: ArrayBuffer): string {
-  const bytes = new Uint8Array(buffer)
-  let binary = ''
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
-  return btoa(binary)
+export const bytesToBase64 = (buffer: ArrayBuffer): string => encodeBytes(new Uint8Array(buffer))
+
+/**
+ * Files from outside (a .zip, a share link) that may become a project: each checked like a
+ * file the student names, within the project bounds; what is left out is said in words.
+ */
+export function checkedFiles(candidates: readonly ProjectFile[]): { files: ProjectFile[]; problems: string[] } {
+  const files: ProjectFile[] = []
+  const problems: string[] = []
+  for (const file of candidates) {
+    const problem = pathProblem(file.path, files.map((f) => f.path))
+    if (problem) problems.push(`${file.path.slice(0, 100)}: ${problem}`)
+    else if (files.length >= MAX_FILES) problems.push(`${file.path}: a project can have at most ${MAX_FILES} files.`)
+    else if (isAsset(file) && file.base64.length * 0.75 > MAX_ASSET_BYTES) problems.push(`${file.path} is too big (the limit is ${MAX_ASSET_BYTES / 1024 / 1024} MB).`)
+    else files.push(isAsset(file) && !/^[a-z]+\/[a-z0-9.+-]+$/i.test(file.mime) ? { ...file, mime: 'application/octet-stream' } : file)
+  }
+  return { files, problems }
 }
 
 /** Restores files saved in localStorage; anything malformed is ignored rather than trusted. */

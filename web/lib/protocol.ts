@@ -43,7 +43,8 @@ export type ClientMessage =
   /** Additive: get the session's sandbox ready for `mode` before Run ("auto" means python). */
   | { type: 'prepare'; mode: Mode }
 
-export interface DisplayInfo { url: string; width: number; height: number }
+/** `audio` (additive): the run's sound socket, in pygame runs (docs/sound.md). */
+export interface DisplayInfo { url: string; width: number; height: number; audio?: string }
 
 export interface StartedMessage {
   type: 'started'
@@ -157,7 +158,9 @@ function parseStatus(value: Record<string, unknown>): StatusMessage | null {
 /** `started.display` and `resumed.display`: anything but an object with a string `url` is no display. */
 function parseDisplay(value: unknown): DisplayInfo | null {
   if (!isRecord(value) || typeof value.url !== 'string') return null
-  return { url: value.url, width: Number(value.width) || 0, height: Number(value.height) || 0 }
+  const info: DisplayInfo = { url: value.url, width: Number(value.width) || 0, height: Number(value.height) || 0 }
+  if (typeof value.audio === 'string') info.audio = value.audio
+  return info
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

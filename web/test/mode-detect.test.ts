@@ -24,6 +24,12 @@ describe('detectMode', () => {
     expect(detectMode('main.py', main('print("hi")\n'))).toBe('python')
   })
 
+  it('gives tkinter and matplotlib programs the Tk display (turtle mode)', () => {
+    expect(detectMode('main.py', main('import tkinter as tk\n'))).toBe('turtle')
+    expect(detectMode('main.py', main('from tkinter import messagebox\n'))).toBe('turtle')
+    expect(detectMode('main.py', main('import matplotlib.pyplot as plt\n'))).toBe('turtle')
+  })
+
   it('prefers pygame over turtle, like the server', () => {
     expect(detectMode('main.py', main('import turtle\nimport pygame\n'))).toBe('pygame')
   })

@@ -12,3 +12,8 @@ output "server_instance_ids" {
   description = "Servers, for `aws ssm start-session --target <id>`."
   value       = module.pyplay.server_instance_ids
 }
+
+output "client_tokens_secret_arn" {
+  description = "Store the clients' Consul tokens here once after bootstrapping ACLs (docs/operators.md)."
+  value       = module.pyplay.client_tokens_secret_arn
+}

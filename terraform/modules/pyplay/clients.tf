@@ -12,12 +12,20 @@ locals {
       security_groups = [aws_security_group.proxy.id, aws_security_group.cluster.id]
       # The autoscaler runs in a container and needs the instance role: one more hop.
       imds_hops = 2
+      # Kept back from Nomad for the host: Docker, the Consul and Nomad agents.
+      reserved_cpu    = 200
+      reserved_memory = 512
     }
     sandbox = {
       instance_type   = var.sandbox_instance_type
       security_groups = [aws_security_group.sandbox.id, aws_security_group.cluster.id]
       # Containers are one hop away: with a limit of 1 they cannot reach the metadata service.
       imds_hops = 1
+      # Memory oversubscription is on (sandboxes burst to memory_max): without a reserve the
+      # host's own daemons (dockerd, containerd, the runsc shims, Consul, Nomad) would be
+      # what runs out first.
+      reserved_cpu    = 500
+      reserved_memory = 1024
     }
   }
 }
@@ -48,10 +56,14 @@ resource "aws_launch_template" "client" {
   }
 
   user_data = base64encode(templatefile("${path.module}/templates/client.sh.tftpl", merge(local.template_vars, {
-    install    = local.install_script
-    node_class = each.key
-    port_from  = var.sandbox_port_range.from
-    port_to    = var.sandbox_port_range.to
+    install         = local.install_script
+    node_class      = each.key
+    port_from       = var.sandbox_port_range.from
+    port_to         = var.sandbox_port_range.to
+    reserved_cpu    = each.value.reserved_cpu
+    reserved_memory = each.value.reserved_memory
+    tokens_secret   = aws_secretsmanager_secret.client_tokens.arn
+    region          = data.aws_region.current.name
   })))
 
   tag_specifications {
@@ -67,7 +79,12 @@ resource "aws_autoscaling_group" "proxy" {
   desired_capacity    = var.proxy_count
   vpc_zone_identifier = aws_subnet.private[*].id
   target_group_arns   = [aws_lb_target_group.pyplay.arn]
-  health_check_type   = "ELB"
+  # The target group checks /healthz (liveness), so "unhealthy" means the service is dead
+  # and replacing the instance is right. Readiness (/readyz: at capacity, Nomad briefly
+  # unreachable during a leader election) must never get a busy proxy and every
+  # student socket on it replaced.
+  health_check_type         = "ELB"
+  health_check_grace_period = 300
 
   launch_template {
     id      = aws_launch_template.client["proxy"].id

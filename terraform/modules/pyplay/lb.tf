@@ -20,8 +20,12 @@ resource "aws_lb_target_group" "pyplay" {
   vpc_id               = aws_vpc.this.id
   deregistration_delay = 60
 
+  # Liveness, not readiness: the autoscaling group replaces instances this check fails
+  # (clients.tf), and /readyz answers 503 whenever the service is at capacity or cannot
+  # reach Nomad, which would cycle busy proxies. A proxy at capacity still serves its
+  # students; a new student it cannot take gets "busy" and the IDE retries.
   health_check {
-    path                = "/readyz"
+    path                = "/healthz"
     matcher             = "200"
     interval            = 10
     healthy_threshold   = 2

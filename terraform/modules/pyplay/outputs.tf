@@ -27,3 +27,8 @@ output "sandbox_security_group_id" {
   description = "Security group of the sandbox clients; only the proxy group may reach their dynamic ports."
   value       = aws_security_group.sandbox.id
 }
+
+output "client_tokens_secret_arn" {
+  description = "Secrets Manager secret the clients read their Consul tokens from; fill it once after bootstrapping ACLs (docs/operators.md)."
+  value       = aws_secretsmanager_secret.client_tokens.arn
+}

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from sandbox import display
-from sandbox.display import WindowBox, desktop_size_for, focus_target, misplaced_windows
+from sandbox.display import WINDOW_GAP, WindowBox, desktop_size_for, focus_target, main_window_places
 from testkit.rfb import RAW, RFBClient
 from tests.sandbox.display.host_python import REPO, pygame_site, python310_prefix
 
@@ -67,10 +67,17 @@ def test_desktop_size_covers_managed_windows_only() -> None:
     assert desktop_size_for([]) is None
 
 
-def test_only_main_windows_off_the_origin_are_moved() -> None:
-    main, dialog = WindowBox(256, 96, 512, 576, window=1), WindowBox(300, 300, 200, 100, transient=True)
-    menu, placed = WindowBox(10, 10, 50, 50, override_redirect=True), WindowBox(0, 0, 320, 240)
-    assert misplaced_windows([main, dialog, menu, placed]) == [main]
+def test_main_windows_are_placed_side_by_side_and_keep_their_place() -> None:
+    main, dialog = WindowBox(256, 96, 512, 576, window=1), WindowBox(300, 300, 200, 100, transient=True, window=2)
+    menu = WindowBox(10, 10, 50, 50, override_redirect=True, window=3)
+    places = main_window_places([main, dialog, menu], {})
+    assert places == {1: (0, 0)}                       # dialogs and menus stay where Tk put them
+    second = WindowBox(500, 400, 300, 200, window=4)
+    places = main_window_places([main, dialog, second], places)
+    assert places == {1: (0, 0), 4: (512 + WINDOW_GAP, 0)}
+    assert main_window_places([second], places) == {4: (512 + WINDOW_GAP, 0)}   # the first closed
+    wide = WindowBox(0, 0, 1500, 300, window=5)
+    assert main_window_places([main, second, wide], places)[5] == (0, 576 + WINDOW_GAP)  # a new row
 
 
 def test_keys_go_to_the_topmost_managed_window() -> None:

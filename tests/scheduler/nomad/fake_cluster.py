@@ -5,18 +5,30 @@ itself: the fake Nomad enforces that file's meta_required/meta_optional, and a r
 allocation is registered in the fake Consul with that file's tags and meta, rendered as
 Nomad renders them (${NOMAD_ALLOC_ID}, ${NOMAD_HOST_PORT_vnc}, ...).  So if the scheduler
 and the jobspec disagree (a tag, a meta key), the tests fail.
+
+The address registered follows the jobspec's ``address_mode`` as Nomad 1.7 decides it
+(client/serviceregistration/address.go): ``host`` advertises the node's address and the
+host port; ``driver``, and ``auto`` on a Docker network not named ``bridge`` (the Docker
+driver auto-advertises those, drivers/docker/driver.go), advertise the container's
+address and its ``to`` port.  The fake stands ``CONTAINER_ADDRESS`` (127.0.0.2, where
+nothing listens) in for the container's address, which the proxies cannot route to.
+Checks default to host mode, so they pass either way, as they do in Nomad.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List
+import time
+from typing import Any, Dict, List, Tuple
 
 from scheduler.nomad import NomadSettings
 from tests.scheduler.nomad.fake_consul import FakeConsul, Registration
 from tests.scheduler.nomad.fake_nomad import SILENT, UNHEALTHY, FakeAllocation, FakeNomad, ParentJob
 from tests.scheduler.nomad.fake_sandbox import FakeSandbox, FakeSandboxHost
-from tests.scheduler.nomad.hcl_files import SandboxJobspec
+from tests.scheduler.nomad.hcl_files import SandboxJobspec, only
 from tests.scheduler.nomad.openapi_spec import NomadSpec
+
+NODE_ADDRESS = "127.0.0.1"
+CONTAINER_ADDRESS = "127.0.0.2"
 
 
 def parent_job(jobspec: SandboxJobspec) -> ParentJob:
@@ -35,7 +47,9 @@ class FakeCluster:
         self.sandboxes = FakeSandboxHost()
         self.consul = FakeConsul(token=consul_token)
         self.nomad = FakeNomad(spec, parent_job(self.jobspec), token=nomad_token,
-                               on_running=self._on_running, on_stopped=self._on_stopped)
+                               on_running=self._on_running, on_stopped=self._on_stopped,
+                               on_lost=self._on_lost)
+        self.check_seconds = 0.05        # a check's first pass comes this long after the start
         self.nomad_token = nomad_token
         self.consul_token = consul_token
         self._sandbox_of: Dict[str, FakeSandbox] = {}
@@ -61,8 +75,9 @@ class FakeCluster:
             nomad_addr=self.nomad.address, nomad_token=self.nomad_token,
             consul_addr=self.consul.address, consul_token=self.consul_token,
             job=self.jobspec.job_id, service=self.service, owner="test-owner",
-            poll_seconds=0.02, maintain_seconds=0.1, connect_seconds=1.0,
-            api_timeout_seconds=5.0, start_seconds=5.0, api_threads=4)
+            poll_seconds=0.02, block_seconds=0.5, maintain_seconds=0.1, connect_seconds=1.0,
+            api_timeout_seconds=5.0, start_seconds=5.0, api_threads=4, node_cache_seconds=0.1,
+            sweep_seconds=0.2, stray_seconds=10.0)
         values.update(overrides)
         return NomadSettings(**values).validated()
 
@@ -81,11 +96,24 @@ class FakeCluster:
         env = {"NOMAD_ALLOC_ID": allocation.id, "NOMAD_JOB_ID": allocation.job_id,
                "NOMAD_META_mode": allocation.mode, "NOMAD_PORT_pty": "7000", "NOMAD_PORT_vnc": "5900",
                "NOMAD_HOST_PORT_pty": str(sandbox.pty_port), "NOMAD_HOST_PORT_vnc": str(sandbox.vnc_port)}
+        address, port = self.advertised(sandbox.pty_port, int(env["NOMAD_PORT_pty"]))
         self.consul.register(Registration(
-            service_id=self._service_id(allocation), service=self.service, address="127.0.0.1",
-            port=sandbox.pty_port, tags=self.jobspec.service_tags(env),
+            service_id=self._service_id(allocation), service=self.service, address=address,
+            port=port, tags=self.jobspec.service_tags(env),
             meta=self.jobspec.service_meta(env),
-            status="critical" if allocation.outcome == UNHEALTHY else "passing"))
+            status="critical" if allocation.outcome == UNHEALTHY else "passing",
+            passing_at=time.monotonic() + self.check_seconds))
+
+    def advertised(self, host_port: int, container_port: int) -> Tuple[str, int]:
+        """The address and port Nomad registers for the service, by its address_mode."""
+        mode = self.jobspec.service.get("address_mode", "auto")
+        network = only(self.jobspec.task, "config").get("network_mode", "")
+        if mode == "driver" or (mode == "auto" and network not in ("", "bridge", "host", "default")):
+            return CONTAINER_ADDRESS, container_port
+        return NODE_ADDRESS, host_port
+
+    def _on_lost(self, allocation: FakeAllocation) -> None:
+        self.consul.node_failed(self._service_id(allocation))
 
     def _on_stopped(self, allocation: FakeAllocation) -> None:
         self.consul.deregister(self._service_id(allocation))

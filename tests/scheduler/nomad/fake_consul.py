@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 import urllib.parse
 from typing import Any, Dict, List, Mapping, Tuple
 
 from tests.scheduler.nomad.fake_http import FakeHTTPServer, Reply
 
 SERVICE_PATH = "/v1/health/service/"
-ALLOWED_QUERY = frozenset({"tag", "passing", "dc"})
+ALLOWED_QUERY = frozenset({"tag", "passing", "dc", "stale"})
 
 
 @dataclasses.dataclass
@@ -27,7 +28,16 @@ class Registration:
     port: int
     tags: Tuple[str, ...]
     meta: Dict[str, str]
-    status: str
+    status: str                       # what the check settles on
+    passing_at: float = 0.0           # monotonic: a check is critical until its first pass
+    node_healthy: bool = True         # Serf: false once the node stopped answering
+
+    def current_status(self) -> str:
+        if not self.node_healthy:
+            return "critical"
+        if self.status == "passing" and time.monotonic() < self.passing_at:
+            return "critical"
+        return self.status
 
 
 class FakeConsul:
@@ -52,6 +62,13 @@ class FakeConsul:
     def register(self, registration: Registration) -> None:
         with self._lock:
             self._registrations[registration.service_id] = registration
+
+    def node_failed(self, service_id: str) -> None:
+        """The node's Serf health fails: its services stay registered, but critical."""
+        with self._lock:
+            registration = self._registrations.get(service_id)
+            if registration is not None:
+                registration.node_healthy = False
 
     def deregister(self, service_id: str) -> None:
         with self._lock:
@@ -93,7 +110,7 @@ class FakeConsul:
         for registration in self.registrations():
             if registration.service != service or not wanted_tags <= set(registration.tags):
                 continue
-            if only_passing and registration.status != "passing":
+            if only_passing and registration.current_status() != "passing":
                 continue
             entries.append(_entry(registration))
         return entries
@@ -101,6 +118,7 @@ class FakeConsul:
 
 def _entry(registration: Registration) -> Dict[str, Any]:
     node = {"ID": "fake-node-id", "Node": "fake-node", "Address": "127.0.0.1", "Datacenter": "dc1"}
+    serf = "passing" if registration.node_healthy else "critical"
     return {
         "Node": node,
         "Service": {"ID": registration.service_id, "Service": registration.service,
@@ -108,9 +126,9 @@ def _entry(registration: Registration) -> Dict[str, Any]:
                     "Meta": dict(registration.meta), "Port": registration.port},
         "Checks": [
             {"Node": "fake-node", "CheckID": "serfHealth", "Name": "Serf Health Status",
-             "Status": "passing", "ServiceID": "", "ServiceName": ""},
+             "Status": serf, "ServiceID": "", "ServiceName": ""},
             {"Node": "fake-node", "CheckID": f"_nomad-check-{registration.service_id}",
-             "Name": "agent accepts connections", "Status": registration.status,
+             "Name": "agent accepts connections", "Status": registration.current_status(),
              "ServiceID": registration.service_id, "ServiceName": registration.service},
         ],
     }

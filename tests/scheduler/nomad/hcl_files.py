@@ -71,6 +71,7 @@ class SandboxJobspec:
     job: Dict[str, Any]
     defaults: Dict[str, Any]
     service: Dict[str, Any]
+    task: Dict[str, Any]
 
     @classmethod
     def load(cls, path: pathlib.Path = SANDBOX_JOBSPEC) -> SandboxJobspec:
@@ -78,7 +79,7 @@ class SandboxJobspec:
         (job_id, job), = blocks(document, "job")
         (_, group), = blocks(job, "group")
         (_, task), = blocks(group, "task")
-        return cls(job_id, job, variable_defaults(document), only(task, "service"))
+        return cls(job_id, job, variable_defaults(document), only(task, "service"), task)
 
     @property
     def parameterized(self) -> Dict[str, Any]:

@@ -10,6 +10,20 @@ doing nothing; that is exactly the bug a test should catch.
 
 Deliberate leniency, both real Nomad behaviour missing from the spec: a 404 answer with a
 plain-text body (Nomad says "job not found" that way).
+
+The spec describes Nomad 1.1.4; the cluster runs 1.7.7.  ``NOMAD_1_7`` adds what 1.7 has
+and the spec lacks, each with the page of Nomad's API docs that documents it
+(https://developer.hashicorp.com/nomad/api-docs/...):
+
+* ``?index=`` on every blocking-capable read (the spec declares it as a header; Nomad's
+  HTTP server reads the query string): api-docs#blocking-queries;
+* ``NodePool`` on nodes and jobs (node pools, 1.6): api-docs/nodes#read-node,
+  api-docs/jobs#read-job; a node's ``DrainStrategy`` is null when it is not draining;
+* ``IdPrefixTemplate`` and ``Priority`` in a dispatch request (1.6):
+  api-docs/jobs#dispatch-job.
+
+Allocation states need no schema change: ClientStatus is a string, and 1.7's set is
+pending, running, complete, failed, lost and unknown (api-docs/allocations).
 """
 from __future__ import annotations
 
@@ -84,8 +98,36 @@ def _closed(node: Any) -> Any:
     return node
 
 
+INDEX_QUERY = {"description": "Nomad 1.7: blocking query index (api-docs#blocking-queries)",
+               "in": "query", "name": "index", "schema": {"type": "integer"}}
+NOMAD_1_7: Dict[str, Dict[str, Any]] = {
+    # A node that is not draining has "DrainStrategy": null (api-docs/nodes#read-node).
+    "Node": {"NodePool": {"type": "string"},
+             "DrainStrategy": {"anyOf": [{"$ref": "#/components/schemas/DrainStrategy"}, {"type": "null"}]}},
+    "NodeListStub": {"NodePool": {"type": "string"}},
+    "Job": {"NodePool": {"type": "string"}},
+    "JobListStub": {"NodePool": {"type": "string"}},
+    "JobDispatchRequest": {"IdPrefixTemplate": {"type": "string"}, "Priority": {"type": "integer"}},
+}
+
+
+def with_nomad_1_7(document: Dict[str, Any]) -> Dict[str, Any]:
+    """The 1.1.4 spec plus what Nomad 1.7 added that the fake and the scheduler use."""
+    document = copy.deepcopy(document)
+    document["components"]["parameters"]["IndexQuery"] = INDEX_QUERY
+    index_header = {"$ref": "#/components/parameters/IndexHeader"}
+    for item in document["paths"].values():
+        for spec in item.values():
+            if isinstance(spec, dict) and index_header in spec.get("parameters", []):
+                spec["parameters"].append({"$ref": "#/components/parameters/IndexQuery"})
+    for schema, fields in NOMAD_1_7.items():
+        document["components"]["schemas"][schema].setdefault("properties", {}).update(fields)
+    return document
+
+
 class NomadSpec:
     def __init__(self, document: Dict[str, Any]) -> None:
+        document = with_nomad_1_7(document)
         self._document = document
         closed = _closed(copy.deepcopy(document))
         self._registry = Registry().with_resource(SPEC_URI, Resource(closed, specification=DRAFT4))

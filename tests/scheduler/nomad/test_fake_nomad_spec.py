@@ -29,7 +29,7 @@ def test_python_nomads_dispatch_job_sends_fields_nomad_ignores(cluster):
         _client(cluster).job.dispatch_job("pyplay-sandbox", meta={"mode": "python"}, idempotency_token="t-1")
 
     (violation,) = _take_violations(cluster)
-    assert "'idempotency_token' were unexpected" in violation
+    assert "('idempotency_token' was unexpected)" in violation
     assert "Payload: None is not of type 'string'" in violation
     assert cluster.nomad.dispatched == []
 

@@ -130,16 +130,22 @@ async def test_pool_refills_after_claims(cluster, make_scheduler):
 
 
 async def test_pooled_sandboxes_on_a_draining_node_are_replaced(cluster, make_scheduler):
+    """Nomad's drainer leaves batch allocations alone until the deadline (it never sets
+    DesiredTransition.Migrate before it): the drain is seen on the node itself."""
     scheduler = await make_scheduler(pool_sizes=(("python", 1),))
     await until(lambda: scheduler.stats()["pool_ready_python"] == 1, what="the pool to fill")
     (before,) = cluster.nomad.dispatched
+    node = cluster.nomad.node_of(before)
 
-    cluster.nomad.drain()
+    cluster.nomad.drain(node, deadline_seconds=600)
 
     await until(lambda: before in cluster.nomad.purged, what="the pooled sandbox to leave the node")
+    assert not cluster.nomad.allocations_of(before) or not cluster.nomad.allocations_of(before)[0].migrate, \
+        "gone long before the drain deadline"
     await until(lambda: scheduler.stats()["pool_ready_python"] == 1, what="a replacement")
     sandbox = await scheduler.acquire("python")
     assert sandbox.id != before
+    assert cluster.nomad.node_of(sandbox.id).id != node.id, "the replacement runs on a node that stays"
 
 
 async def test_acquire_takes_a_refill_already_on_its_way(cluster, make_scheduler):
@@ -217,7 +223,8 @@ async def test_one_dispatch_serves_all_runs_of_a_session(cluster, make_scheduler
     (fake,) = cluster.live_sandboxes()
     assert fake.claims == 3 and fake.hellos == 1, "every claim went over the one connection"
     await session.close()
-    assert cluster.nomad.purged == [results[0][0].id] and cluster.live_sandboxes() == []
+    assert cluster.nomad.purged == [results[0][0].id]
+    await until(lambda: cluster.live_sandboxes() == [], what="Nomad's client to stop the task (asynchronous)")
 
 
 @pytest.mark.parametrize("reason, limit", [("memory", None), ("output", None), ("failed", "processes"),
@@ -263,8 +270,9 @@ async def test_release_stops_and_purges_the_dispatched_job(cluster, make_schedul
 
     assert cluster.nomad.job(sandbox.id) is None, "purged, not only stopped"
     assert cluster.nomad.purged == [sandbox.id]
-    assert cluster.consul.registrations() == [] and cluster.live_sandboxes() == []
     assert sandbox.agent.closed
+    await until(lambda: cluster.consul.registrations() == [] and cluster.live_sandboxes() == [],
+                what="Nomad's client to stop the task and deregister it (asynchronous)")
     deletes = sum(1 for r in cluster.nomad.requests if r.startswith("DELETE"))
     await scheduler.release(sandbox)
     assert sum(1 for r in cluster.nomad.requests if r.startswith("DELETE")) == deletes, "idempotent"
@@ -289,7 +297,7 @@ async def test_close_purges_pooled_and_claimed_sandboxes(cluster, make_scheduler
     await scheduler.close()
 
     assert cluster.nomad.children() == []
-    assert cluster.live_sandboxes() == []
+    await until(lambda: cluster.live_sandboxes() == [], what="Nomad's client to stop the tasks (asynchronous)")
     with pytest.raises(Unavailable):
         await scheduler.acquire("python")
     assert scheduler.ready_problem()
@@ -310,6 +318,8 @@ async def test_orphans_from_before_a_restart_are_purged(cluster, make_scheduler)
 async def test_healthy_unclaimed_orphans_are_adopted_into_the_pool(cluster, make_scheduler):
     cluster.nomad.pending_seconds = 0
     orphans = [cluster.nomad.dispatch_directly({"mode": "python", "owner": "test-owner"}) for _ in range(2)]
+    await until(lambda: all(cluster.nomad.job(job)["Status"] == "running" for job in orphans)
+                and len(cluster.consul.registrations()) == 2, what="the orphans to run, as before a restart")
 
     scheduler = await make_scheduler(settings=dict(orphans="adopt"), pool_sizes=(("python", 1),))
 

@@ -54,6 +54,9 @@ def test_verification_is_only_off_when_asked_for_by_name():
     ({"PYPLAY_NOMAD_MAX_DISPATCHING": "0"}, "MAX_DISPATCHING must be positive"),
     ({"PYPLAY_NOMAD_START_SECONDS": "soon"}, "PYPLAY_NOMAD_START_SECONDS='soon' is not a valid float"),
     ({"PYPLAY_NOMAD_TLS_VERIFY": "maybe"}, "PYPLAY_NOMAD_TLS_VERIFY='maybe' is not a valid bool"),
+    # A child whose dispatch answer is still on its way must not be swept as a stray.
+    ({"PYPLAY_NOMAD_STRAY_SECONDS": "15"}, "STRAY_SECONDS must be at least twice"),
+    ({"PYPLAY_NOMAD_BLOCK_SECONDS": "0"}, "BLOCK_SECONDS must be positive"),
 ])
 def test_bad_values_are_refused_with_the_variable_named(environ, message):
     with pytest.raises(ConfigError, match=message):

@@ -2,13 +2,16 @@
 
 What is checked is what the design promises of the image: a pinned Python 3.10 base, the
 same pinned pygame-ce/ptyprocess as the local sandboxes, Tk, TigerVNC and fonts, the
-repo's agent, a non-root user, and the agent as the entry point.
+repo's agent, the sandbox user its programs drop to, and the agent (root) as the entry point.
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 from typing import List, Tuple
 
 import pytest
@@ -54,13 +57,16 @@ def test_base_is_a_pinned_python_310_slim_image(steps):
     assert not any("latest" in args.lower() for _, args in steps), "no instruction refers to latest"
 
 
-def test_runs_as_the_non_root_sandbox_user(steps):
-    users = _all(steps, "USER")
-    assert users, "no USER: the program would run as root"
-    uid, _, gid = users[-1].partition(":")
-    assert uid not in ("root", "0") and gid not in ("root", "0")
-    assert int(uid) == Config().sandbox_uid, "the same uid as the local sandboxes"
+def test_the_agent_runs_as_root_and_the_program_as_the_sandbox_user(steps):
+    """As in the local sandboxes: the agent is root inside gVisor and drops each program to
+    the sandbox uid.  An image USER of that uid made the agent kill itself after every run
+    (issue 16); an image USER of any other non-root uid could not drop to it at all."""
+    assert _all(steps, "USER") == [], "no USER: the agent must be root to drop the program's uid"
+    uid = Config().sandbox_uid
     assert any(f"--uid {uid}" in run and "useradd" in run for run in _all(steps, "RUN")), "the user exists"
+    jobspec = (REPO / "jobspecs" / "sandbox.nomad.hcl").read_text()
+    assert re.search(rf'"--uid",\s*"{uid}"', jobspec), "the program drops to the local sandboxes' uid"
+    assert not re.search(r"^\s*user\s*=", jobspec, re.M), "no task user: the agent stays root"
 
 
 def test_entry_point_is_the_agent(steps):
@@ -93,3 +99,15 @@ def test_only_the_sandbox_package_and_its_requirements_are_sent_to_the_build():
     lines = [line.strip() for line in IGNORE.read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert lines[0] == "*"
     assert set(line for line in lines if line.startswith("!")) == {"!sandbox/", "!scripts/sandbox-requirements.txt"}
+
+
+def test_the_agent_refuses_to_run_as_the_students_uid(tmp_path):
+    """Started as the uid it drops programs to, the agent would kill itself with every run's
+    clean-up: it exits at once, saying why, before it starts anything."""
+    socket_path = tmp_path / "agent.sock"
+    result = subprocess.run([sys.executable, "-m", "sandbox", "--listen", f"unix:{socket_path}",
+                             "--uid", str(os.getuid())], cwd=REPO, capture_output=True, text=True,
+                            timeout=20, stdin=subprocess.DEVNULL)
+    assert result.returncode != 0
+    assert "refusing to start as uid" in result.stderr and "Run the agent as root" in result.stderr
+    assert not socket_path.exists()

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from tests.scheduler.nomad.hcl_files import TERRAFORM, blocks, load, loads, render
+from tests.scheduler.nomad.hcl_files import REPO, TERRAFORM, blocks, load, loads, render
 
 MODULE = TERRAFORM / "modules" / "pyplay"
 EXAMPLE = TERRAFORM / "examples" / "aws"
@@ -100,8 +100,16 @@ def test_load_balancer_keeps_idle_websockets_for_at_least_an_hour(module):
     lb = module["resource"][("aws_lb", "pyplay")]
     assert lb["load_balancer_type"] == "application"
     assert lb["idle_timeout"] == "${var.lb_idle_timeout_seconds}"
+
+def test_the_balancer_and_autoscaling_group_judge_proxies_by_liveness_not_readiness(module):
+    """The proxy group replaces instances the target group's check fails.  /readyz answers
+    503 at capacity or while Nomad cannot be reached (a leader election), so checking it
+    would replace busy proxies and drop every student's socket (issue 16 item 5)."""
     target_group = module["resource"][("aws_lb_target_group", "pyplay")]
-    assert target_group["health_check"][0]["path"] == "/readyz"
+    assert target_group["health_check"][0]["path"] == "/healthz"
+    group = module["resource"][("aws_autoscaling_group", "proxy")]
+    assert group["target_group_arns"] == ["${aws_lb_target_group.pyplay.arn}"]
+    assert group["health_check_type"] == "ELB" and group["health_check_grace_period"] >= 60
 
 
 def test_the_internet_reaches_only_what_students_need(module):
@@ -126,8 +134,7 @@ def test_sandbox_clients_get_docker_and_gvisor_with_runsc_allowed():
     script = (TEMPLATES / "client.sh.tftpl").read_text()
     assert "runsc install" in script
     assert script.index("runsc install") < script.index("systemctl restart docker")
-    config = loads(render(_embedded(script, "NOMAD"), {"node_class": "sandbox", "port_from": 20000,
-                                                      "port_to": 32000}).replace("$RETRY_JOIN", '"x"'))
+    config = _client_config(script, "sandbox")
     (plugin,) = config["plugin"]
     docker = plugin["docker"]["config"][0]
     assert "runsc" in docker["allow_runtimes"]
@@ -188,6 +195,65 @@ def test_containers_on_sandbox_clients_cannot_reach_instance_credentials(module)
 
 # ---------------------------------------------------------------- with the terraform binary
 
+def _client_config(script: str, node_class: str) -> Dict[str, Any]:
+    """The Nomad config a client's user data writes, with the module's values for its class."""
+    classes = _merged(MODULE)["locals"]["client_classes"]
+    values = {"node_class": node_class, "port_from": 20000, "port_to": 32000,
+              "reserved_cpu": classes[node_class]["reserved_cpu"],
+              "reserved_memory": classes[node_class]["reserved_memory"]}
+    return loads(render(_embedded(script, "NOMAD"), values).replace("$RETRY_JOIN", '"x"'))
+
+
+def _seconds(duration: str) -> int:
+    amount, unit = re.fullmatch(r"(\d+)([smh])", duration).groups()
+    return int(amount) * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+@pytest.mark.parametrize("node_class", ["proxy", "sandbox"])
+def test_every_jobs_kill_timeout_is_within_the_clients_max_kill_timeout(node_class):
+    """Nomad caps kill_timeout at the client's max_kill_timeout (30s by default): the
+    control service's 60s drain would silently be 30s (issue 16 item 8)."""
+    client = _client_config((TEMPLATES / "client.sh.tftpl").read_text(), node_class)["client"][0]
+    limit = _seconds(client["max_kill_timeout"])
+    for path in sorted((REPO / "jobspecs").glob("*.hcl")):
+        for timeout in re.findall(r'kill_timeout\s*=\s*"(\w+)"', path.read_text()):
+            assert _seconds(timeout) <= limit, f"{path.name}: kill_timeout {timeout} > {limit}s"
+
+
+@pytest.mark.parametrize("node_class", ["proxy", "sandbox"])
+def test_clients_reserve_room_for_the_host_under_memory_oversubscription(node_class):
+    server = loads(render(_embedded((TEMPLATES / "server.sh.tftpl").read_text(), "NOMAD"), {"server_count": 3})
+                   .replace("$RETRY_JOIN", '"x"'))
+    assert server["server"][0]["default_scheduler_config"][0]["memory_oversubscription_enabled"] is True
+    client = _client_config((TEMPLATES / "client.sh.tftpl").read_text(), node_class)["client"][0]
+    reserved = client["reserved"][0]
+    assert reserved["memory"] >= 512 and reserved["cpu"] >= 200
+
+
+def test_autoscaled_clients_get_their_consul_tokens_with_no_hand_step(module):
+    """Consul's ACLs deny by default: a client with no agent token cannot register, and
+    Nomad with no Consul token cannot register a sandbox's service (issue 16 item 4).
+    Each client reads both from the cluster's secret with its own role, before Consul and
+    Nomad start; only the clients' roles may read it, and only that secret."""
+    script = (TEMPLATES / "client.sh.tftpl").read_text()
+    fetch = script[script.index("cat > /usr/local/sbin/pyplay-node-tokens"):]
+    assert 'aws secretsmanager get-secret-value --region "${region}" --secret-id "${tokens_secret}"' in fetch
+    assert "/etc/consul.d/tokens.hcl" in fetch and "/etc/nomad.d/consul-token.hcl" in fetch
+    assert "for agent in consul nomad; do" in script and "/etc/systemd/system/$agent.service.d/" in script
+    assert "Requires=pyplay-node-tokens.service" in script and "Before=consul.service nomad.service" in script
+    written = re.search(r"printf '(acl .*?)' ", script).group(1).replace("\\n", "\n").replace("%s", "t")
+    assert loads(written)["acl"][0]["tokens"][0] == {"agent": "t", "default": "t"}
+    template = module["resource"][("aws_launch_template", "client")]
+    assert "tokens_secret   = aws_secretsmanager_secret.client_tokens.arn" in \
+        (MODULE / "clients.tf").read_text(), template["user_data"]
+    policy = module["data"][("aws_iam_policy_document", "client_tokens")]["statement"][0]
+    assert policy["actions"] == ["secretsmanager:GetSecretValue"]
+    assert policy["resources"] == ["${aws_secretsmanager_secret.client_tokens.arn}"]
+    grant = module["resource"][("aws_iam_role_policy", "client_tokens")]
+    assert grant["for_each"] == '${toset(["proxy", "sandbox"])}'
+    assert "client_tokens_secret_arn" in _merged(MODULE)["output"]
+
+
 def _terraform(*args: str, cwd, stdin: str = "") -> subprocess.CompletedProcess:
     env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_CLI_CONFIG_FILE=os.devnull)
     return subprocess.run([TERRAFORM_BIN, *args], cwd=cwd, input=stdin, capture_output=True, text=True,
@@ -215,8 +281,10 @@ def test_terraform_files_are_formatted():
 @needs_terraform
 @pytest.mark.parametrize("template, variables", [
     ("server.sh.tftpl", {"server_count": 3}),
-    ("client.sh.tftpl", {"node_class": "sandbox", "port_from": 20000, "port_to": 32000}),
-    ("client.sh.tftpl", {"node_class": "proxy", "port_from": 20000, "port_to": 32000}),
+    ("client.sh.tftpl", {"node_class": "sandbox", "port_from": 20000, "port_to": 32000, "reserved_cpu": 500,
+                         "reserved_memory": 1024, "tokens_secret": "arn:secret", "region": "eu-central-1"}),
+    ("client.sh.tftpl", {"node_class": "proxy", "port_from": 20000, "port_to": 32000, "reserved_cpu": 200,
+                         "reserved_memory": 512, "tokens_secret": "arn:secret", "region": "eu-central-1"}),
 ])
 def test_user_data_renders_to_valid_bash_writing_valid_nomad_config(tmp_path, template, variables):
     script = _render_user_data(tmp_path, template, name="pyplay", **variables)

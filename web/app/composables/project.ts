@@ -1,36 +1,18 @@
-// The student's files as reactive state, saved in this browser so a reload loses nothing.
-import { reactive, watch } from 'vue'
+// The open project's files as reactive state, and what the file tabs do to them. Saving, loading
+// and the list of projects are in workspace.ts.
+import { pythonFileName } from '~~/lib/file-kinds'
 import {
-  MAX_ASSET_BYTES, MAX_FILES, bytesToBase64, freshName, isAsset, parseSavedFiles, pathProblem,
-  type ProjectFile,
+  MAX_ASSET_BYTES, MAX_FILES, bytesToBase64, isAsset, pathProblem, type ProjectFile,
 } from '~~/lib/project'
-import { STARTER_PROGRAM } from '~~/lib/examples'
-
-const STORAGE_KEY = 'pyplay.files.v1'
 
 export interface Project {
+  /** Key of the project in this browser's storage ('' until one is open). */
+  id: string
+  name: string
+  /** The template it was made from, for "reset to template" (null: uploaded, shared or older). */
+  template: string | null
   files: ProjectFile[]
   active: string
-}
-
-export function createProject(): Project {
-  const saved = import.meta.client ? parseSavedFiles(localStorage.getItem(STORAGE_KEY)) : null
-  const files = saved ?? [{ path: 'main.py', text: STARTER_PROGRAM }]
-  const project = reactive<Project>({ files, active: files[0]!.path })
-  let timer: ReturnType<typeof setTimeout> | undefined
-  watch(() => project.files, () => {
-    clearTimeout(timer)
-    timer = setTimeout(() => save(project.files), 400)
-  }, { deep: true })
-  return project
-}
-
-function save(files: ProjectFile[]): void {
-  try {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify(files))
-  } catch {
-    // Storage full (big assets): the files still live in this tab.
-  }
 }
 
 const paths = (project: Project, except?: string) => project.files.map((f) => f.path).filter((p) => p !== except)
@@ -39,22 +21,25 @@ export function fileByPath(project: Project, path: string): ProjectFile | undefi
   return project.files.find((f) => f.path === path)
 }
 
-/** Adds an empty Python file and returns its name, or a reason it cannot. */
-export function addFile(project: Project): { path?: string; problem?: string } {
+/** Adds an empty file named as typed (`helper` and `helper.py` both make helper.py): its name, or why not. */
+export function addFile(project: Project, typed: string): { path?: string; problem?: string } {
   if (project.files.length >= MAX_FILES) return { problem: `A project can have at most ${MAX_FILES} files.` }
-  const path = freshName(paths(project))
+  const path = pythonFileName(typed)
+  const problem = pathProblem(path, paths(project))
+  if (problem) return { problem }
   project.files.push({ path, text: '' })
   project.active = path
   return { path }
 }
 
 export function renameFile(project: Project, from: string, to: string): string | null {
-  const target = to.trim()
+  const file = fileByPath(project, from)
+  if (!file) return 'That file is gone.'
+  // A Python file stays one when the student types its name without .py.
+  const target = !isAsset(file) && from.endsWith('.py') ? pythonFileName(to) : to.trim()
   if (target === from) return null
   const problem = pathProblem(target, paths(project, from))
   if (problem) return problem
-  const file = fileByPath(project, from)
-  if (!file) return 'That file is gone.'
   file.path = target
   if (project.active === from) project.active = target
   return null

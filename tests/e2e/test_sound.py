@@ -1,0 +1,121 @@
+"""A pygame program's sound reaches a listener of the run's sound socket, through the real
+service: PulseAudio and the Opus encoder in gVisor, the relay, and libopus decoding here."""
+from __future__ import annotations
+
+import asyncio
+
+import websockets
+
+from testkit.opus import decode_all, rms, strength
+from tests.e2e.display_run import start
+
+# A student's tone: 440 Hz made with the standard library, looped, and a blue window.
+TONE_GAME = """
+import array, math
+import pygame
+pygame.mixer.init(48000, -16, 2, 512)
+pygame.init()
+screen = pygame.display.set_mode((200, 150))
+rate = pygame.mixer.get_init()[0]
+wave = array.array('h', [int(12000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(rate) for _ in (0, 1)])
+pygame.mixer.Sound(buffer=wave.tobytes()).play(loops=-1)
+print('playing', flush=True)
+while True:
+    for event in pygame.event.get():
+        if event.type == pygame.QUIT:
+            raise SystemExit
+    screen.fill((30, 144, 255))
+    pygame.display.flip()
+    pygame.time.wait(20)
+"""
+
+
+async def _listen(url: str, seconds: float) -> list:
+    packets = []
+    async with websockets.connect(url, subprotocols=["binary"], max_size=None) as ws:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while loop.time() < end:
+            packets.append(await asyncio.wait_for(ws.recv(), 5))
+    return packets
+
+
+async def test_a_pygame_tone_is_heard_at_440_hz_and_the_picture_still_arrives(display_service):
+    run = await start(display_service, TONE_GAME)
+    audio = run.started["display"].get("audio")
+    assert audio and audio.startswith(f"/v1/runs/{run.started['run']}/audio?ticket="), run.started
+    await run.wait_output("playing")
+    packets = await _listen(f"ws://127.0.0.1:{display_service.port}{audio}", 1.5)
+    samples = decode_all(packets)[-48000:]          # the last second: the tone is playing by then
+    assert rms(samples) > 2000, "sound, not silence"
+    loudest = max(range(300, 1001, 10), key=lambda frequency: strength(samples, frequency))
+    assert abs(loudest - 440) <= 10, f"the loudest frequency is {loudest} Hz"
+    rfb = await run.rfb()
+    try:
+        await rfb.wait_for(lambda c: c.is_uniform((30, 144, 255)), 30, "the game's picture")
+    finally:
+        await rfb.close()
+    assert (await run.stop())["reason"] == "stopped"
+
+
+async def test_a_listener_that_never_reads_makes_nothing_grow_in_the_service(display_service):
+    run = await start(display_service, TONE_GAME)
+    await run.wait_output("playing")
+    url = f"ws://127.0.0.1:{display_service.port}{run.started['display']['audio']}"
+    before = _rss_kib(display_service.process.pid)
+    async with websockets.connect(url, subprotocols=["binary"], max_size=None, max_queue=1) as ws:
+        await asyncio.sleep(6)                # 600 packets sent to nobody
+        after = _rss_kib(display_service.process.pid)
+        await ws.recv()                       # still alive: it gets sound when it reads
+    assert after - before < 4096, f"the service grew by {after - before} KiB"
+    assert (await run.stop())["reason"] == "stopped"
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+async def test_a_python_or_turtle_run_offers_no_sound(display_service):
+    run = await start(display_service, "import turtle\nturtle.done()\n")
+    assert "audio" not in run.started["display"]
+    assert (await run.stop())["reason"] == "stopped"
+
+
+async def test_the_mixer_leaves_nothing_in_the_students_folder(display_service):
+    program = ("import os, pygame\npygame.mixer.init()\npygame.mixer.quit()\n"
+               "print('files', sorted(os.listdir('.')), flush=True)\n")
+    run = await start(display_service, program, mode="pygame")
+    await run.wait_output("files")
+    assert "files ['main.py']" in bytes(run.output).decode(), bytes(run.output)
+    await run.exit
+
+
+async def test_stop_closes_the_sound_at_once_even_if_the_program_ignores_its_window(display_service):
+    deaf = TONE_GAME.replace("    for event in pygame.event.get():\n        if event.type == pygame.QUIT:\n"
+                             "            raise SystemExit\n", "")
+    run = await start(display_service, deaf)
+    await run.wait_output("playing")
+    url = f"ws://127.0.0.1:{display_service.port}{run.started['display']['audio']}"
+    async with websockets.connect(url, subprotocols=["binary"], max_size=None) as sound:
+        await sound.recv()
+        await run.ws.send('{"type": "stop"}')
+        # The program still runs (it ignores the window's close) while its sound is cut off.
+        await asyncio.wait_for(sound.wait_closed(), 5)
+        assert not run.exit.done(), "the sound ended before the program did"
+    assert (await run.exit)["reason"] == "stopped"
+
+
+# pygame's own aliens example, run from where it installs: its music (house_lo) and its
+# effects (boom.wav on every hit) go through the mixer; "Warning, no sound" means no mixer.
+ALIENS = "import runpy\nrunpy.run_module('pygame.examples.aliens', run_name='__main__')\n"
+
+
+async def test_pygames_aliens_example_is_heard_without_errors(display_service):
+    run = await start(display_service, ALIENS, mode="pygame")
+    url = f"ws://127.0.0.1:{display_service.port}{run.started['display']['audio']}"
+    packets = await _listen(url, 4.0)
+    output = bytes(run.output).decode(errors="replace")
+    assert "Warning, no sound" not in output and "Traceback" not in output, output
+    assert rms(decode_all(packets)) > 300, "its music is heard"
+    assert (await run.stop())["reason"] == "stopped"
