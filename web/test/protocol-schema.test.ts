@@ -6,7 +6,7 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import {
-  ERROR_CODES, EXIT_REASONS, MODES, SANDBOX_STATES, parseServerMessage, type ClientMessage, type ServerMessage,
+  ERROR_CODES, EXIT_REASONS, MODES, SANDBOX_STATES, parseServerMessage, type ClientMessage, type DisplayInfo, type ServerMessage,
 } from '../lib/protocol'
 import { PyplayClient, type SocketLike } from '../lib/pyplay-client'
 import { startScriptedServer, type ScriptedServer } from './fake-server'
@@ -39,6 +39,8 @@ const SERVER_FIELDS: { [K in ServerMessage['type']]: Fields<ServerMessage, K> } 
   status: { type: true, state: true, mode: true, message: true, position: true },
 }
 
+const DISPLAY_FIELDS: Record<keyof DisplayInfo, true> = { url: true, width: true, height: true, audio: true }
+
 /** The schema's checks that matter for a message: no field it lacks, every field it requires. */
 function expectFits(message: Record<string, unknown>): void {
   const def = defs[String(message.type)]
@@ -54,6 +56,7 @@ describe('protocol.ts against docs/protocol.schema.json', () => {
     for (const [name, fields] of Object.entries({ ...CLIENT_FIELDS, ...SERVER_FIELDS })) {
       expect(Object.keys(fields).sort(), name).toEqual(fieldsOf(name))
     }
+    expect(Object.keys(DISPLAY_FIELDS).sort(), 'started.display / resumed.display').toEqual(fieldsOf('displayInfo'))
   })
 
   it('has the same enums', () => {
