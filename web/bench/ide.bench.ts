@@ -149,17 +149,19 @@ test('frames drawn in the display canvas per second for a sprite moving at 60 fp
         const canvas = document.querySelector('[data-testid="display"] canvas')
         const context = canvas.getContext('2d')
         let dirty = false
-        const draw = context.drawImage, put = context.putImageData
+        // On the prototype: what reaches the canvas, whoever calls it (noVNC, or the IDE's frame pacer).
+        const proto = Object.getPrototypeOf(context)
+        const draw = proto.drawImage, put = proto.putImageData
         const draws = []
         const count = () => { dirty = true; const b = Math.floor((performance.now() - start) / 1000); draws[b] = (draws[b] || 0) + 1 }
-        context.drawImage = function (...args) { count(); return draw.apply(this, args) }
-        context.putImageData = function (...args) { count(); return put.apply(this, args) }
+        proto.drawImage = function (...args) { if (this === context) count(); return draw.apply(this, args) }
+        proto.putImageData = function (...args) { if (this === context) count(); return put.apply(this, args) }
         const drawn = [], frames = []
         const start = performance.now()
         const tick = (now) => {
           const bucket = Math.floor((now - start) / 1000)
           if (bucket >= ${seconds}) {
-            context.drawImage = draw; context.putImageData = put
+            proto.drawImage = draw; proto.putImageData = put
             resolve({ drawn, frames, draws: draws.slice(0, ${seconds}) }); return
           }
           frames[bucket] = (frames[bucket] || 0) + 1
@@ -187,7 +189,7 @@ test('frames drawn in the display canvas per second for a sprite moving at 60 fp
   console.log(`\n${table(`Display: a 480x320 game, its sprite moving at 60 fps, ${seconds} s x 3 `, headers, [
     low('animation frames of the page (baseline: the most it can draw)', frames),
     low('display socket messages received (what the service sent)', received),
-    low('draws into the canvas (noVNC flips; several can share a frame)', draws),
+    low('draws into the canvas (updates; several can share a frame)', draws),
     low('frames drawn in the canvas', drawn),
   ])}\n`)
 })
