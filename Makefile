@@ -20,7 +20,7 @@ BUILDER := scripts/build_sandbox_env.sh scripts/find_python310.sh
 export DEBIAN_FRONTEND := noninteractive
 export PYTHON310_PREFIX
 
-.PHONY: install apt venv sandbox-env sandbox-pyc run test lint bench clean
+.PHONY: install apt venv sandbox-env sandbox-pyc run test lint bench clean containers containers-stop
 
 install: apt venv sandbox-env
 
@@ -74,7 +74,17 @@ lint: venv
 bench: install
 	bash scripts/bench.sh
 
-clean:
+# The private Docker engine (runsc registered) and the images, as make test and make bench
+# start and build them (scripts/docker/); containers-stop stops that engine.
+CONTAINERS_STATE := build/containers/engine
+containers: install
+	@bash scripts/docker/with_engine.sh true
+	@bash scripts/docker/engine.sh start $(CONTAINERS_STATE)
+
+containers-stop:
+	bash scripts/docker/engine.sh stop $(CONTAINERS_STATE)
+
+clean: containers-stop
 	rm -rf build $(VENV)
 
 # The IDE (web/) brings its own targets: web-serve for `make run`, web-test for `make test`.

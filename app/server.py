@@ -16,7 +16,7 @@ import asyncio
 import secrets
 import signal
 import socket
-from typing import Optional, Tuple
+from typing import Any, Awaitable, Callable, Optional, Tuple
 
 from sanic import Request, Sanic, response
 from sanic.server.websockets.impl import WebsocketImplProtocol
@@ -33,6 +33,7 @@ from proxy.errors import PeerGone
 from proxy.forward import Forwarder, splice_to_peer
 from proxy.registry import RunRegistry
 from proxy.replicas import made_up_replica_name
+from proxy.run import Run
 from proxy.session import Services, Session
 from scheduler.interface import Scheduler
 from scheduler.local import LocalScheduler
@@ -146,30 +147,27 @@ def _add_sockets(app: Sanic, services: Services) -> None:
     app.add_websocket_route(session_socket, "/", name="session_root")
     app.add_websocket_route(session_socket, "/v1/session", name="session")
 
-    @app.websocket("/v1/runs/<run_id:str>/vnc", subprotocols=["binary"])
-    async def display_socket(request: Request, ws: WebsocketImplProtocol, run_id: str) -> None:
+    _add_run_socket(app, services, "vnc", lambda run: run.sandbox.display is not None, relay_display)
+    _add_run_socket(app, services, "audio", lambda run: run.sandbox.audio is not None, relay_audio)
+
+
+def _add_run_socket(app: Sanic, services: Services, kind: str, has: Callable[[Run], bool],
+                    relay: Callable[[Any, Run], Awaitable[None]]) -> None:
+    """A run's display (``vnc``) or sound (``audio``) socket: its ticket checked here, or the
+    socket forwarded to the replica that runs the program."""
+    async def run_socket(request: Request, ws: WebsocketImplProtocol, run_id: str) -> None:
         owner = services.owner_elsewhere(run_id)
         if owner is not None:
             await _forward_display(services, owner, request, ws)
             return
         run = services.registry.check_ticket(run_id, request.args.get("ticket", ""))
-        if run is None or run.sandbox.display is None:
-            await ws.close(code=4404, reason="unknown run or expired ticket")
+        if run is None or not has(run):
+            await ws.close(code=4404, reason=f"unknown run or expired ticket (or no {kind} in this run)")
             return
-        await relay_display(ws, run)
+        await relay(ws, run)
 
-
-    @app.websocket("/v1/runs/<run_id:str>/audio", subprotocols=["binary"])
-    async def audio_socket(request: Request, ws: WebsocketImplProtocol, run_id: str) -> None:
-        owner = services.owner_elsewhere(run_id)
-        if owner is not None:
-            await _forward_display(services, owner, request, ws)
-            return
-        run = services.registry.check_ticket(run_id, request.args.get("ticket", ""))
-        if run is None or run.sandbox.audio is None:
-            await ws.close(code=4404, reason="unknown run, expired ticket, or a run without sound")
-            return
-        await relay_audio(ws, run)
+    app.add_websocket_route(run_socket, f"/v1/runs/<run_id:str>/{kind}", subprotocols=["binary"],
+                            name=f"{kind}_socket")
 
 
 async def _forward_display(services: Services, owner: str, request: Request, ws: WebsocketImplProtocol) -> None:

@@ -119,13 +119,19 @@ job "pyplay-sandbox" {
         # but size-limited tmpfs mounts.
         privileged      = false
         cap_drop        = ["ALL"]
+        # ...but the agent's own, as in the local sandboxes (scheduler/bundle.py): it runs as
+        # root inside gVisor, chowns the workspace, drops each program to uid 1000, kills the
+        # student's processes between runs, and gives each run a SysV IPC namespace
+        # (sys_admin, inside gVisor only; the clients' allow_caps must list it). The
+        # program gives up every capability with its uid.
+        cap_add = ["chown", "dac_override", "fowner", "kill", "setgid", "setuid", "sys_admin"]
         security_opt    = ["no-new-privileges"]
         readonly_rootfs = true
-        # Docker's pids limit counts the container's *host* tasks: gVisor's own threads
-        # (measured idle, ptrace platform: 84-85 in python mode, 91 in pygame and turtle
-        # modes) plus a host thread per thread of the program. The student's limit (64
-        # processes and threads) is the agent's, inside the sandbox; this is only the
-        # backstop against a runaway sandbox, with room above both.
+        # Host tasks of the whole gVisor sandbox (its kernel's threads and one per guest
+        # thread under ptrace), not the student's processes (the agent limits those to
+        # PYPLAY_LIMIT_PROCESSES): a pygame sandbox uses ~150 idle, and 128 killed it at its
+        # first reset (measured under Docker with runsc, tests/containers/;
+        # idle threads by mode: python 84-85, pygame and turtle 91, ptrace platform).
         pids_limit      = 512
         # A Docker network whose outbound traffic the client's firewall drops
         # (terraform/modules/pyplay/templates/client.sh.tftpl): replies to the proxies only.

@@ -5,8 +5,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# bench_containers needs the Docker engine and the images (scripts/docker/with_engine.sh).
 if [ -f bench/__main__.py ]; then
-    exec .venv/bin/python -m bench "$@"
+    exec bash scripts/docker/with_engine.sh .venv/bin/python -m bench "$@"
 fi
 
 shopt -s nullglob

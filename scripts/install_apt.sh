@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in scripts/apt-packages.txt that are missing.
+# Installs the Debian packages listed in scripts/apt-packages.txt and
+# scripts/sandbox-apt-packages.txt (or in the lists given as arguments) that are missing.
 # Does nothing (and never touches the network) when all of them are installed already.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-list="${1:-$here/apt-packages.txt}"
+if [ $# -gt 0 ]; then lists=("$@"); else lists=("$here/apt-packages.txt" "$here/sandbox-apt-packages.txt"); fi
 
 is_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -13,7 +14,7 @@ is_installed() {
 missing=()
 while read -r package; do
     is_installed "$package" || missing+=("$package")
-done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "${lists[@]}")
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0

@@ -23,7 +23,9 @@ part() {
 }
 
 part "lint (ruff, mypy)" make --no-print-directory lint
-part "python tests (pytest)" .venv/bin/python -m pytest tests -q -ra "$@"
+# The container tests (tests/containers/) need a Docker engine and the images: started and
+# built around pytest, the engine stopped after it (a failed image build fails this part).
+part "python tests (pytest)" bash scripts/docker/with_engine.sh .venv/bin/python -m pytest tests -q -ra "$@"
 
 if grep -qE '^web-test[[:space:]]*:' web/web.mk 2>/dev/null; then
     part "IDE tests (web-test)" make --no-print-directory web-test

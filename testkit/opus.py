@@ -6,7 +6,7 @@ import array
 import ctypes
 import ctypes.util
 import math
-from typing import Iterable, List
+from typing import Iterable, List, Sequence
 
 RATE, CHANNELS = 48000, 2
 MAX_FRAME = 5760          # 120 ms at 48 kHz: the longest Opus frame
@@ -51,6 +51,18 @@ def strength(samples: List[int], frequency: float, rate: int = RATE) -> float:
     for sample in samples:
         previous, before = sample + coefficient * previous - before, previous
     return (previous * previous + before * before - coefficient * previous * before) / max(1, len(samples)) ** 2
+
+
+def dominant_frequency(samples: List[int], candidates: Sequence[float], window: int = RATE // 10,
+                       loud: float = 1000.0) -> float:
+    """The frequency most often loudest across the sound's loud 100 ms windows: a gap or a
+    glitch (a starved machine) spoils a window or two, not the answer."""
+    winners = [max(candidates, key=lambda frequency: strength(samples[start:start + window], frequency))
+               for start in range(0, len(samples) - window + 1, window)
+               if rms(samples[start:start + window]) > loud]
+    if not winners:
+        return 0.0
+    return max(set(winners), key=winners.count)
 
 
 def rms(samples: List[int]) -> float:

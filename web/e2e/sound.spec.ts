@@ -89,3 +89,15 @@ test('the sound toggle is remembered and a muted run plays nothing', async ({ pa
   expect((await loudest(page)).db).toBeLessThan(-90)
   await page.getByTestId('stop').click()
 })
+
+test("print('\\a') rings the terminal's bell as a short beep", async ({ page }) => {
+  await listenToThePage(page)
+  await openIde(page)
+  await pasteProgram(page, "import time\nfor _ in range(20):\n    print('\\a', end='', flush=True)\n    time.sleep(0.1)\nprint('rang')\n")
+  await run(page)      // the click that lets the page play
+  await expect.poll(async () => {
+    const { hz, db } = await loudest(page)
+    return db > -60 && Math.abs(hz - 880) <= 10
+  }, { timeout: 15_000, intervals: [20] }).toBe(true)
+  await expect(page.getByTestId('terminal')).toContainText('rang', { timeout: 30_000 })
+})

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from scheduler.nomad import NomadSettings
 from tests.scheduler.nomad.fake_consul import FakeConsul, Registration
 from tests.scheduler.nomad.fake_nomad import SILENT, UNHEALTHY, FakeAllocation, FakeNomad, ParentJob
-from tests.scheduler.nomad.fake_sandbox import FakeSandbox, FakeSandboxHost
+from tests.scheduler.nomad.fake_sandbox import FakeSandboxHost
 from tests.scheduler.nomad.hcl_files import SandboxJobspec, only
 from tests.scheduler.nomad.openapi_spec import NomadSpec
 
@@ -42,9 +42,14 @@ def parent_job(jobspec: SandboxJobspec) -> ParentJob:
 
 
 class FakeCluster:
-    def __init__(self, spec: NomadSpec, *, nomad_token: str = "", consul_token: str = "") -> None:
+    """``sandboxes``: what runs an allocation (default: fake sandboxes); the container tests
+    pass testkit/containers.py's ContainerSandboxHost, which starts the jobspec's task as a
+    real gVisor container (same methods: start, launch, remove, live, stop)."""
+
+    def __init__(self, spec: NomadSpec, *, nomad_token: str = "", consul_token: str = "",
+                 sandboxes: Optional[Any] = None) -> None:
         self.jobspec = SandboxJobspec.load()
-        self.sandboxes = FakeSandboxHost()
+        self.sandboxes = sandboxes if sandboxes is not None else FakeSandboxHost()
         self.consul = FakeConsul(token=consul_token)
         self.nomad = FakeNomad(spec, parent_job(self.jobspec), token=nomad_token,
                                on_running=self._on_running, on_stopped=self._on_stopped,
@@ -52,7 +57,7 @@ class FakeCluster:
         self.check_seconds = 0.05        # a check's first pass comes this long after the start
         self.nomad_token = nomad_token
         self.consul_token = consul_token
-        self._sandbox_of: Dict[str, FakeSandbox] = {}
+        self._sandbox_of: Dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -81,7 +86,7 @@ class FakeCluster:
         values.update(overrides)
         return NomadSettings(**values).validated()
 
-    def live_sandboxes(self) -> List[FakeSandbox]:
+    def live_sandboxes(self) -> List[Any]:
         return self.sandboxes.live()
 
     def violations(self) -> List[str]:

@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 from sandbox import wire
 from sandbox.agent import TRUSTED_LIMITS, UNTRUSTED_REASONS
+from testkit.loop_host import LoopHost
 
 RFB_BANNER = b"RFB 003.008\n"
 FAKE_EXIT = "# fake exit:"
@@ -132,40 +132,21 @@ def _scripted_exit(claim: Dict[str, Any], entry: str) -> Tuple[str, Optional[str
     return "exited", None
 
 
-class FakeSandboxHost:
+class FakeSandboxHost(LoopHost[FakeSandbox]):
     """Runs fake sandboxes on a private event loop in one thread."""
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-sandbox-host", daemon=True)
-        self._sandboxes: Dict[int, FakeSandbox] = {}
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        self._thread.start()
+        super().__init__("fake-sandbox-host")
 
     def launch(self, mode: str, *, silent: bool = False) -> FakeSandbox:
         """Start one fake sandbox; returns once both its ports listen.  Any thread."""
-        sandbox = asyncio.run_coroutine_threadsafe(self._launch(mode, silent), self._loop).result(5)
-        with self._lock:
-            self._sandboxes[sandbox.pty_port] = sandbox
+        sandbox = self.on_loop(self._launch(mode, silent), 5)
+        self._add(sandbox.pty_port, sandbox)
         return sandbox
 
     def remove(self, sandbox: FakeSandbox) -> None:
-        with self._lock:
-            self._sandboxes.pop(sandbox.pty_port, None)
-        asyncio.run_coroutine_threadsafe(self._shut(sandbox), self._loop).result(5)
-
-    def live(self) -> List[FakeSandbox]:
-        with self._lock:
-            return list(self._sandboxes.values())
-
-    def stop(self) -> None:
-        for sandbox in self.live():
-            self.remove(sandbox)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
+        self._forget(sandbox.pty_port)
+        self.on_loop(self._shut(sandbox), 5)
 
     async def _launch(self, mode: str, silent: bool) -> FakeSandbox:
         sandbox = FakeSandbox(mode, silent)
