@@ -149,7 +149,7 @@ test('frames drawn in the display canvas per second for a sprite moving at 60 fp
         const canvas = document.querySelector('[data-testid="display"] canvas')
         const context = canvas.getContext('2d')
         let dirty = false
-        // On the prototype: what reaches the canvas, whoever calls it (noVNC, or the IDE's frame pacer).
+        // On the prototype: what reaches the canvas, whoever calls it.
         const proto = Object.getPrototypeOf(context)
         const draw = proto.drawImage, put = proto.putImageData
         const draws = []
