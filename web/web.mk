@@ -3,6 +3,7 @@
 #   make web-build     nuxt build -> web/.output (again only when a source file changes)
 #   make web-serve     the production build on http://127.0.0.1:3000 (DEV=1: nuxt dev server)
 #   make web-test      type check, unit tests (vitest), end-to-end tests (Playwright + Debian chromium)
+#   make web-bench     the IDE benchmarks (web/bench/: click -> output visible, display frames drawn)
 # WEB_PORT, WEB_HOST and NUXT_PUBLIC_BACKEND_URL override the defaults below.
 
 WEB := web
@@ -14,7 +15,7 @@ WEB_HOST ?= 127.0.0.1
 NUXT_PUBLIC_BACKEND_URL ?= ws://localhost:8000
 DEV ?=
 
-.PHONY: web-install web-build web-serve web-typecheck web-test
+.PHONY: web-install web-build web-serve web-typecheck web-test web-bench
 
 web-install: $(WEB_STAMP)
 
@@ -51,3 +52,7 @@ web-test: web-build
 	(cd $(WEB) && npx --no-install vitest run) || status=1; \
 	(cd $(WEB) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx --no-install playwright test) || status=1; \
 	exit $$status
+
+# Tables, not assertions: each bench starts its own backend and IDE (playwright.bench.config.ts).
+web-bench: web-build
+	cd $(WEB) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx --no-install playwright test -c playwright.bench.config.ts

@@ -92,3 +92,33 @@ test('after the first display ticket expired, a dropped connection resumes: the 
   await expect(page.getByTestId('status')).toHaveText('Stopped')
   console.log(`[display-resume] display sockets: ${displaySockets.length}; relay: ${JSON.stringify(s.relay.stats())}`)
 })
+
+test('a 5 s outage mid-game: the last frame stays under "Reconnecting…" with Stop usable, then the picture and the keys come back', async ({ page }) => {
+  const s = stack!
+  await openIde(page, s.ideUrl)
+  await pasteProgram(page, PYGAME_PROGRAM)
+  await run(page)
+  await expect(display(page)).toHaveAttribute('data-phase', 'live')
+  await expect.poll(async () => (await canvasColors(page, [blue])).blue, { timeout: 30_000 }).toBeGreaterThan(0.25)
+  // Outlive the first ticket (the server's ticket_seconds, shortened for this spec's backend).
+  const started = Date.now()
+  await expect.poll(() => Date.now() - started, { timeout: TICKET_SECONDS * 1000 + 5000, intervals: [250] })
+    .toBeGreaterThan(TICKET_SECONDS * 1000 + 500)
+
+  const accepted = s.relay.stats().accepted
+  expect(s.relay.cut(5000)).toBeGreaterThanOrEqual(4) // every connection closes, and new ones too, for 5 s
+  await expect(page.getByTestId('display-reconnecting')).toBeVisible()
+  await expect(page.getByTestId('status')).toHaveText(/reconnecting/i)
+  await expect(page.getByTestId('stop')).toBeEnabled()
+  expect((await canvasColors(page, [blue])).blue).toBeGreaterThan(0.25) // the last frame, not a blank pane
+
+  await expect(page.getByTestId('status')).toHaveText(/^Running pygame/, { timeout: 30_000 })
+  await expect(display(page)).toHaveAttribute('data-phase', 'live', { timeout: 30_000 })
+  await expect(page.getByTestId('display-reconnecting')).toBeHidden()
+  expect(s.relay.stats().accepted).toBeGreaterThanOrEqual(accepted + 2)
+  await page.keyboard.down('ArrowRight') // the picture had the keys before the cut, and has them again
+  await expect.poll(async () => (await canvasColors(page, [green])).green, { timeout: 10_000 }).toBeGreaterThan(0.25)
+  await page.keyboard.up('ArrowRight')
+  await page.getByTestId('stop').click()
+  await expect(page.getByTestId('status')).toHaveText('Stopped')
+})

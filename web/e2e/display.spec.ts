@@ -43,7 +43,7 @@ test('a turtle program draws into the display, and the drawing stays after Stop'
   await page.getByTestId('stop').click()
   await expect(page.getByTestId('status')).toHaveText('Stopped')
   await expect(display(page)).toHaveAttribute('data-phase', 'ended')
-  await expect(display(page)).toContainText('Program ended')
+  await expect(page.getByTestId('display-banner')).toHaveText('Program ended') // beside the picture, not over it
   const after = await canvasColors(page, [red, white])
   expect(after.red).toBeGreaterThan(0.002)
 })

@@ -32,3 +32,19 @@ while True:
 
 export const green: ColorTarget = { name: 'green', rgb: [40, 170, 70], tolerance: 12 }
 export const blue: ColorTarget = { name: 'blue', rgb: [30, 40, 130], tolerance: 12 }
+
+// The right arrow held turns the background green (as PYGAME_PROGRAM); each Space press prints
+// "jump N" in the terminal, so a test sees Space reach the game (and not restart it).
+export const SPACE_GAME = PYGAME_PROGRAM
+  .replace('print("Hold the right arrow key!")', 'print("Hold the right arrow key!")\njumps = 0')
+  .replace(`        if event.type == pygame.QUIT:
+            raise SystemExit`, `        if event.type == pygame.QUIT:
+            raise SystemExit
+        if event.type == pygame.KEYDOWN and event.key == pygame.K_SPACE:
+            jumps += 1
+            print("jump", jumps, flush=True)`)
+
+// PYGAME_PROGRAM with its player moving all the time, at 60 frames a second (the IDE bench's
+// frames-drawn figure): every frame of the game changes the picture.
+export const MOVING_SPRITE = PYGAME_PROGRAM.replace(`    if held:
+        x = min(x + 6, 420)`, `    x = (x + 4) % 420`)

@@ -18,6 +18,8 @@ export interface Relay {
   controlPort: number
   /** Cuts every connection; returns how many sockets (both ends of each connection) were open. */
   drop(): number
+  /** Cuts every connection and closes each new one at once for `ms` (an outage, not a blip). */
+  cut(ms: number): number
   stats(): RelayStats
   close(): Promise<void>
 }
@@ -26,7 +28,9 @@ export async function startRelay(targetPort: number): Promise<Relay> {
   const open = new Set<net.Socket>()
   const clients = new Map<net.Socket, string>()
   let accepted = 0
+  let cutUntil = 0
   const relay = net.createServer((client) => {
+    if (Date.now() < cutUntil) { client.destroy(); return }
     accepted += 1
     clients.set(client, '?')
     client.once('data', (chunk: Buffer) => {
@@ -48,6 +52,7 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     for (const socket of open) socket.destroy()
     return count
   }
+  const cut = (ms: number) => { cutUntil = Date.now() + ms; return drop() }
   const stats = (): RelayStats => ({ accepted, open: clients.size, paths: [...clients.values()] })
   const control = http.createServer((request, response) => {
     if (request.method === 'POST' && request.url === '/drop') {
@@ -66,6 +71,7 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     port,
     controlPort,
     drop,
+    cut,
     stats,
     close: async () => {
       drop()

@@ -1,9 +1,11 @@
 // Joins many small binary frames into few larger ones. A program printing in a loop can produce
 // a thousand tiny WebSocket frames a second; delivering each to the page's main thread costs more
 // than the bytes themselves, so the socket worker hands them over at most once per interval.
+// Output after a quiet spell (a prompt, a keystroke's echo, a run's first line) goes at once: the
+// interval starts with it, and only what follows within the interval is joined.
 
 export interface CoalescerOptions {
-  /** Pending bytes are delivered this long after the first of them arrived. */
+  /** After a delivery, bytes arriving within this long wait and are delivered together at its end. */
   intervalMs?: number
   /** …or at once when this many are pending. */
   maxBytes?: number
@@ -31,17 +33,21 @@ export class FrameCoalescer {
     if (bytes.byteLength === 0) return
     this.parts.push(bytes)
     this.size += bytes.byteLength
-    if (this.size >= this.maxBytes) this.flush()
-    else if (this.timer === null) this.timer = this.setTimer(() => { this.timer = null; this.flush() }, this.intervalMs)
+    if (this.timer === null || this.size >= this.maxBytes) this.flush()
   }
 
-  /** Delivers what is pending now (before a text frame, so order is kept, and at close). */
+  /**
+   * Delivers what is pending now (also before a text frame, so order is kept, and at close) and
+   * opens an interval in which further bytes wait. An interval that ends with nothing pending
+   * leaves the coalescer idle, so the next bytes go at once.
+   */
   flush(): void {
     if (this.timer !== null) { this.clearTimer(this.timer); this.timer = null }
     if (this.size === 0) return
     const joined = this.parts.length === 1 ? this.parts[0]! : join(this.parts, this.size)
     this.parts = []
     this.size = 0
+    this.timer = this.setTimer(() => { this.timer = null; this.flush() }, this.intervalMs)
     this.deliver(joined)
   }
 }

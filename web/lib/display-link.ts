@@ -94,6 +94,8 @@ export class DisplayLink {
     if (run !== this.run_ || !this.url_) return
     if (url) this.url_ = url
     if (this.connection && this.phase_ === 'live') return
+    // Stop was pressed during the drop: the run is resumed only to be stopped; the picture stays frozen.
+    if (this.sessionStatus === 'stopping') { if (this.phase_ !== 'ended') this.setPhase('ended'); return }
     this.retries = 0
     this.open()
   }

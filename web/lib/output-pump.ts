@@ -105,10 +105,16 @@ export class OutputPump {
     this.skips += 1
   }
 
+  /**
+   * Idle (nothing in xterm's hands, no batch within `minIntervalMs`): write at once, so a prompt
+   * or an echoed keystroke shows in the next paint. Otherwise output is flowing: batch it on the
+   * next animation frame, at most one batch per `minIntervalMs`.
+   */
   private wake(): void {
     if (this.scheduled || this.pending === 0 || this.inFlight >= this.maxInFlight) return
-    this.scheduled = true
     const wait = this.lastFlush + this.minInterval - this.now()
+    if (wait <= 0 && this.inFlight === 0) { this.flush(); return }
+    this.scheduled = true
     if (wait > 0) this.setTimer(() => this.schedule(() => this.flush()), wait)
     else this.schedule(() => this.flush())
   }

@@ -4,23 +4,34 @@
 export type Mode = 'auto' | 'python' | 'pygame' | 'turtle'
 export type ExitReason = 'exited' | 'stopped' | 'timeout' | 'memory' | 'output' | 'failed'
 export type ErrorCode = 'bad_request' | 'too_large' | 'busy' | 'unavailable' | 'gone' | 'internal'
+// The enums as values, checked against docs/protocol.schema.json (web/test/protocol-schema.test.ts).
+export const MODES = ['auto', 'python', 'pygame', 'turtle'] as const satisfies readonly Mode[]
+export const EXIT_REASONS = ['exited', 'stopped', 'timeout', 'memory', 'output', 'failed'] as const satisfies readonly ExitReason[]
+export const ERROR_CODES = ['bad_request', 'too_large', 'busy', 'unavailable', 'gone', 'internal'] as const satisfies readonly ErrorCode[]
 /** A mode a sandbox actually runs in: what `auto` resolves to. */
 export type RunMode = Exclude<Mode, 'auto'>
 /** Where the session's sandbox is: waiting in line, booting, or warm for `mode`. */
 export type SandboxState = 'queued' | 'starting' | 'ready'
-const SANDBOX_STATES: readonly string[] = ['queued', 'starting', 'ready'] satisfies SandboxState[]
+export const SANDBOX_STATES = ['queued', 'starting', 'ready'] as const satisfies readonly SandboxState[]
 
 export type ProgramFile =
   | { path: string; text: string }
   | { path: string; base64: string }
 
 export interface TermSize { cols: number; rows: number }
+/** A size in CSS pixels. */
+export interface ScreenSize { width: number; height: number }
 
 export interface RunRequest {
   mode: Mode
   entry: string
   files: readonly ProgramFile[]
   term: TermSize
+  /**
+   * Additive: the display pane's size in CSS px, so a program's default window (turtle's, the
+   * desktop's) fits the pane the student has. Servers that predate it ignore it.
+   */
+  screen?: ScreenSize
 }
 
 export type ClientMessage =
@@ -43,7 +54,11 @@ export interface StartedMessage {
   display: DisplayInfo | null
   resume?: string
 }
-export interface ExitMessage { type: 'exit'; run: string; code: number | null; reason: ExitReason; message: string }
+export interface ExitMessage {
+  type: 'exit'; run: string; code: number | null; reason: ExitReason; message: string
+  /** Additive: the limit that ended the run (`wall`, `idle`, `memory`, …), when one did. */
+  limit?: string
+}
 export interface ErrorMessage { type: 'error'; code: ErrorCode; message: string }
 /**
  * The answer to `resume`. `display` (additive) is the run's display with a fresh ticket, like
@@ -98,14 +113,17 @@ export function parseServerMessage(text: string): ServerMessage | null {
         display: parseDisplay(value.display),
         resume: typeof value.resume === 'string' ? value.resume : undefined,
       }
-    case 'exit':
-      return {
+    case 'exit': {
+      const exit: ExitMessage = {
         type: 'exit',
         run: String(value.run ?? ''),
         code: typeof value.code === 'number' ? value.code : null,
         reason: (value.reason ?? 'exited') as ExitReason,
         message: String(value.message ?? ''),
       }
+      if (typeof value.limit === 'string') exit.limit = value.limit
+      return exit
+    }
     case 'error':
       return { type: 'error', code: (value.code ?? 'internal') as ErrorCode, message: String(value.message ?? '') }
     case 'resumed':
@@ -125,7 +143,7 @@ export function parseServerMessage(text: string): ServerMessage | null {
 function parseStatus(value: Record<string, unknown>): StatusMessage | null {
   requireString(value, 'state')
   const state = value.state as string
-  if (!SANDBOX_STATES.includes(state)) return null
+  if (!(SANDBOX_STATES as readonly string[]).includes(state)) return null
   const status: StatusMessage = {
     type: 'status',
     state: state as SandboxState,

@@ -1,6 +1,7 @@
 // Framework-free client for pyplay protocol v1: one WebSocket per IDE tab, many runs on it,
 // reconnect with backoff after a dropped socket and resume the live run where output stopped.
 import { Emitter } from './emitter'
+import type { ResumeStore } from './resume-store'
 import {
   type ClientMessage, type DisplayInfo, type DisplayMessage, type ErrorCode, type ExitMessage, type Mode, type ResumedMessage,
   type RunRequest, type ServerMessage, type StartedMessage, type StatusMessage, type TermSize,
@@ -8,6 +9,7 @@ import {
 } from './protocol'
 
 export * from './protocol'
+export * from './resume-store'
 
 export type ClientStatus =
   | 'idle' | 'connecting' | 'ready' | 'starting' | 'running' | 'stopping' | 'reconnecting' | 'closed'
@@ -52,6 +54,11 @@ export interface PyplayClientOptions {
   connectTimeoutMs?: number
   /** Messages held while the socket is (re)connecting; the oldest are dropped past this. */
   maxQueuedMessages?: number
+  /**
+   * Keeps the live run's resume token where a reloaded page finds it (`sessionResumeStore()` in
+   * a browser: per tab). With one, `connect()` resumes the run the page had before a reload.
+   */
+  resumeStore?: ResumeStore
 }
 
 interface LiveRun { id: string; token: string | null; offset: number; live: boolean }
@@ -59,7 +66,8 @@ interface LiveRun { id: string; token: string | null; offset: number; live: bool
 const OPEN = 1
 
 export class PyplayClient extends Emitter<ClientEvents> {
-  private readonly options: Required<Omit<PyplayClientOptions, 'socketFactory'>> & { socketFactory: SocketFactory }
+  private readonly options: Required<Omit<PyplayClientOptions, 'socketFactory' | 'resumeStore'>> & { socketFactory: SocketFactory }
+  private readonly store: ResumeStore | null
   private socket: SocketLike | null = null
   private wantOpen = false
   private attempts = 0
@@ -75,9 +83,18 @@ export class PyplayClient extends Emitter<ClientEvents> {
   private preparedMode: Mode | null = null
   /** A prepare for `preparedMode` has not reached the server yet (no socket, or a run had the sandbox). */
   private prepareOwed = false
+  /** The terminal size the caller last gave, and the one the server has (with `run` or `resize`). */
+  private term: TermSize | null = null
+  private sentTerm: TermSize | null = null
+  /** Stop was pressed while the socket was down: the resumed run is being stopped, not running. */
+  private stopOwed = false
+  /** The `started` of a run this page did not start: restored from the resume store after a reload. */
+  private restored_: StartedMessage | null = null
 
   constructor(options: PyplayClientOptions) {
     super()
+    const { resumeStore, ...rest } = options
+    this.store = resumeStore ?? null
     this.options = {
       reconnectInitialDelayMs: 250,
       reconnectMaxDelayMs: 5000,
@@ -85,7 +102,7 @@ export class PyplayClient extends Emitter<ClientEvents> {
       connectTimeoutMs: 10000,
       maxQueuedMessages: 256,
       socketFactory: defaultSocketFactory,
-      ...options,
+      ...rest,
     }
   }
 
@@ -99,6 +116,13 @@ export class PyplayClient extends Emitter<ClientEvents> {
    * `resumed` brings, whose ticket is fresh. Pass its `url` to `displayUrl()`.
    */
   get display(): DisplayInfo | null { return this.display_ }
+  /** A run is live on the server (also while the socket is down and the run waits to be resumed). */
+  get runLive(): boolean { return Boolean(this.run_?.live) }
+  /**
+   * The `started` of the run a reloaded page is resuming (from the resume store), until the next
+   * run starts; its display URL is stale: `resumed` brings a fresh one.
+   */
+  get restored(): StartedMessage | null { return this.restored_ }
 
   /** The display WebSocket URL for a `started.display.url` (or `resumed.display.url`) path. */
   displayUrl(path: string): string { return displaySocketUrl(this.options.url, path) }
@@ -107,12 +131,16 @@ export class PyplayClient extends Emitter<ClientEvents> {
   connect(): void {
     this.wantOpen = true
     if (this.socket || this.retryTimer) return
+    this.restore()
     this.openSocket()
   }
 
   /** Start a run; a live run on this socket is stopped by the server first. */
   run(request: RunRequest): void {
     this.resuming = false
+    this.stopOwed = false
+    this.term = request.term
+    this.sentTerm = request.term
     this.setStatus('starting')
     this.connect()
     this.send({ type: 'run', ...request })
@@ -139,15 +167,25 @@ export class PyplayClient extends Emitter<ClientEvents> {
     return true
   }
 
+  /**
+   * The terminal's size. Sent at once while a run is live on an open socket; otherwise kept and
+   * sent after the next `started` or `resumed` (a resize before those would be lost).
+   */
   resize(size: TermSize): void {
-    if (this.socket?.readyState === OPEN) this.send({ type: 'resize', cols: size.cols, rows: size.rows })
+    this.term = { cols: size.cols, rows: size.rows }
+    if (this.status_ === 'running' || this.status_ === 'stopping') this.sendTerm()
   }
 
-  /** Ask the server to stop the run; status is `stopping` until its `exit` arrives. */
+  /**
+   * Ask the server to stop the run; status is `stopping` until its `exit` arrives. While the
+   * socket is down the stop waits for the resume, and the resumed run is then stopped.
+   */
   stop(): void {
     this.outbox = this.outbox.filter((message) => message.type !== 'run')
-    if (this.status_ === 'starting' && !this.socket) this.setStatus('ready')
+    if (this.status_ === 'starting' && !this.socket) this.setStatus(this.run_?.live ? 'reconnecting' : 'ready')
     if (this.status_ === 'running') this.setStatus('stopping')
+    if (this.status_ === 'reconnecting' && this.run_?.live) this.stopOwed = true
+    if (this.status_ === 'reconnecting' && !this.run_?.live) return // nothing to stop
     this.send({ type: 'stop' })
   }
 
@@ -163,7 +201,8 @@ export class PyplayClient extends Emitter<ClientEvents> {
 
   private openSocket(): void {
     const resumable = Boolean(this.run_?.live && this.run_.token)
-    this.setStatus(this.attempts > 0 || resumable ? 'reconnecting' : this.status_ === 'starting' ? 'starting' : 'connecting')
+    // A Run pressed meanwhile is what the student waits for: it stays `starting`.
+    this.setStatus(this.status_ === 'starting' ? 'starting' : this.attempts > 0 || resumable ? 'reconnecting' : 'connecting')
     let socket: SocketLike
     try {
       socket = this.options.socketFactory(sessionSocketUrl(this.options.url))
@@ -217,6 +256,8 @@ export class PyplayClient extends Emitter<ClientEvents> {
     const bytes = toBytes(data)
     if (!bytes) return
     if (this.run_) this.run_.offset += bytes.byteLength
+    // Before `started`, output is the replaced run's (its replay after a resume, or its last words).
+    if (this.status_ === 'starting') return
     this.emit('output', bytes)
   }
 
@@ -225,20 +266,28 @@ export class PyplayClient extends Emitter<ClientEvents> {
       case 'started':
         this.run_ = { id: message.run, token: message.resume ?? null, offset: 0, live: true }
         this.display_ = message.display
+        this.restored_ = null
+        if (message.resume) this.store?.save(message)
         this.setStatus('running')
+        this.sendTermIfChanged()
         this.emit('started', message)
         break
       case 'exit':
-        if (this.run_?.id === message.run) this.run_.live = false
+        if (this.run_?.id === message.run) { this.run_.live = false; this.store?.clear() }
+        this.stopOwed = false
         // While "starting", a newer run was requested: this exit is the replaced run's.
         if (this.status_ !== 'starting') this.setStatus('ready')
         this.emit('exit', message)
         break
       case 'resumed':
         this.resuming = false
+        // Run was pressed while the socket was down: the server stops this run before the new one
+        // starts, so the old run is neither shown as running nor its output replayed.
+        if (this.status_ === 'starting') break
         // The display ticket from `started` expires (60 s by default); this one is fresh.
         if (message.display && this.run_?.id === message.run) this.display_ = message.display
-        this.setStatus('running')
+        this.setStatus(this.stopOwed ? 'stopping' : 'running')
+        this.sendTermIfChanged()
         this.emit('resumed', message)
         break
       case 'error':
@@ -260,6 +309,8 @@ export class PyplayClient extends Emitter<ClientEvents> {
     // for replay while it caught up. Either way the run is lost to this tab: start over clean.
     if (code === 'gone' && (this.resuming || this.run_?.live)) {
       this.resuming = false
+      this.stopOwed = false
+      this.store?.clear()
       if (this.run_) this.run_.live = false
       // While `starting`, the student already pressed Run again: that run's answer decides.
       if (this.status_ === 'starting') return
@@ -294,7 +345,7 @@ export class PyplayClient extends Emitter<ClientEvents> {
       this.attempts = 0
       return
     }
-    this.setStatus('reconnecting')
+    this.setStatus(this.outbox.some((message) => message.type === 'run') ? 'starting' : 'reconnecting')
     const delay = Math.min(this.options.reconnectMaxDelayMs, this.options.reconnectInitialDelayMs * 2 ** (this.attempts - 1))
     this.retryTimer = setTimeout(() => { this.retryTimer = null; if (this.wantOpen) this.openSocket() }, delay)
   }
@@ -311,6 +362,28 @@ export class PyplayClient extends Emitter<ClientEvents> {
 
   private sendNow(message: ClientMessage): void {
     this.socket?.send(JSON.stringify(message))
+  }
+
+  /** Restores the run a reloaded page had, from the resume store, so the first socket resumes it. */
+  private restore(): void {
+    if (this.run_ || !this.store) return
+    const saved = this.store.load()
+    if (!saved?.resume) return
+    this.run_ = { id: saved.run, token: saved.resume, offset: 0, live: true }
+    this.display_ = saved.display
+    this.restored_ = saved
+  }
+
+  private sendTerm(): void {
+    if (!this.term || this.socket?.readyState !== OPEN) return
+    this.sentTerm = this.term
+    this.sendNow({ type: 'resize', cols: this.term.cols, rows: this.term.rows })
+  }
+
+  /** After `started` or `resumed` (a reloaded page: the server's size is unknown) the server learns the latest size. */
+  private sendTermIfChanged(): void {
+    const { term, sentTerm } = this
+    if (term && (!sentTerm || term.cols !== sentTerm.cols || term.rows !== sentTerm.rows)) this.sendTerm()
   }
 
   /** Sends the owed prepare when the socket is open and no run holds the sandbox (status `ready`). */

@@ -54,7 +54,10 @@ function waitingText(view: SessionView): StatusText | null {
 function runningText(started: StartedMessage | null): string {
   if (!started) return 'Running'
   const mode = started.mode === 'python' ? '' : ` ${started.mode}`
-  return `Running${mode}${started.python ? ` (Python ${started.python})` : ''}`
+  const text = `Running${mode}${started.python ? ` (Python ${started.python})` : ''}`
+  // turtle.done() and mainloop() keep a finished drawing's window open, so the program never
+  // ends by itself: say how to finish it.
+  return started.mode === 'turtle' ? `${text}: when your drawing is done, press Stop` : text
 }
 
 export function describeExit(exit: ExitMessage): StatusText {

@@ -59,6 +59,9 @@ class WorkerSocket implements SocketLike {
     if (this.readyState === CLOSED) return
     switch (message.event) {
       case 'open':
+        // States only move forward: a socket closed before it opened stays closing (a send then
+        // throws, so the client queues its message instead of losing it in a closing socket).
+        if (this.readyState !== CONNECTING) return
         this.readyState = OPEN
         this.onopen?.({})
         break

@@ -11,25 +11,35 @@ class ManualTimers {
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
 describe('FrameCoalescer', () => {
-  it('joins the frames of one interval into one delivery, in order', () => {
+  it('delivers output after a quiet spell at once, and joins what follows within the interval, in order', () => {
     const timers = new ManualTimers()
     const delivered: string[] = []
     const c = new FrameCoalescer((b) => delivered.push(text(b)), { setTimer: timers.set, clearTimer: timers.clear })
     for (const s of ['1\r\n', '2\r\n', '3\r\n']) c.push(new TextEncoder().encode(s))
-    expect(delivered).toEqual([])
+    expect(delivered).toEqual(['1\r\n'])
     expect(timers.pending).toHaveLength(1)
     timers.fire()
-    expect(delivered).toEqual(['1\r\n2\r\n3\r\n'])
+    expect(delivered).toEqual(['1\r\n', '2\r\n3\r\n'])
+    // Sustained output: the interval goes on while bytes keep coming.
+    c.push(new TextEncoder().encode('4'))
+    expect(delivered).toHaveLength(2)
+    timers.fire()
+    expect(delivered).toEqual(['1\r\n', '2\r\n3\r\n', '4'])
+    // An interval with nothing in it ends the batching: the next bytes go at once.
+    timers.fire()
+    expect(timers.pending).toHaveLength(0)
+    c.push(new TextEncoder().encode('5'))
+    expect(delivered).toEqual(['1\r\n', '2\r\n3\r\n', '4', '5'])
   })
 
   it('delivers at once when the size bound is reached', () => {
     const timers = new ManualTimers()
     const delivered: string[] = []
     const c = new FrameCoalescer((b) => delivered.push(text(b)), { maxBytes: 4, setTimer: timers.set, clearTimer: timers.clear })
-    c.push(new TextEncoder().encode('ab'))
-    c.push(new TextEncoder().encode('cd'))
-    expect(delivered).toEqual(['abcd'])
-    expect(timers.pending).toHaveLength(0)
+    c.push(new TextEncoder().encode('a'))
+    c.push(new TextEncoder().encode('bc'))
+    c.push(new TextEncoder().encode('de'))
+    expect(delivered).toEqual(['a', 'bcde'])
   })
 
   it('flushes on demand so a following text frame stays in order', () => {

@@ -274,6 +274,23 @@ describe('DisplayLink', () => {
   })
 })
 
+describe('DisplayLink and Stop during a drop', () => {
+  it('does not reopen the display of a run resumed only to be stopped', () => {
+    const client = new FakeClient()
+    makeLink(client)
+    client.setStatus('running')
+    client.started('r1', ticket('first'))
+    last().connect()
+    client.setStatus('reconnecting')
+    last().drop()
+    expect(link!.phase).toBe('connecting')
+    client.setStatus('stopping') // Stop pressed while reconnecting: the client resumes, then stops
+    client.emit('resumed', { type: 'resumed', run: 'r1', display: ticket('fresh') })
+    expect(attempts).toHaveLength(1)
+    expect(link!.phase).toBe('ended')
+  })
+})
+
 describe('DisplayLink with PyplayClient', () => {
   let server: ScriptedServer
   let client: PyplayClient

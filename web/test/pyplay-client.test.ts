@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import {
-  PyplayClient, displaySocketUrl, type ClientEvents, type PyplayClientOptions, type SocketLike,
+  PyplayClient, RESUME_KEY, displaySocketUrl, sessionResumeStore, type ClientEvents, type PyplayClientOptions, type SocketLike,
 } from '../lib/pyplay-client'
 import { startScriptedServer, type ScriptedServer } from './fake-server'
 
@@ -270,14 +270,16 @@ describe('PyplayClient', () => {
   it('gives up after the configured number of failed attempts', async () => {
     const url = server.url
     await server.close()
-    client = new PyplayClient({ url, socketFactory, reconnectInitialDelayMs: 5, reconnectMaxAttempts: 3 })
-    const attempts: string[] = []
-    client.on('status', (s) => attempts.push(s))
+    let opened = 0
+    const counting = (u: string) => { opened += 1; return socketFactory(u) }
+    client = new PyplayClient({ url, socketFactory: counting, reconnectInitialDelayMs: 5, reconnectMaxAttempts: 3 })
     const failed = until(client, 'error')
     client.connect()
     expect(await failed).toMatchObject({ code: 'connection' })
     expect(client.status).toBe('closed')
-    expect(attempts.filter((s) => s === 'reconnecting')).toHaveLength(1)
+    expect(opened).toBe(4) // the first attempt and 3 reconnects: a limit of 1 or 5 would fail here
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(opened).toBe(4) // and no more after giving up
     server = await startScriptedServer() // for afterEach
   })
 })
@@ -375,5 +377,157 @@ describe('displaySocketUrl', () => {
     expect(displaySocketUrl('ws://localhost:8000', '/v1/runs/r1/vnc?ticket=t')).toBe('ws://localhost:8000/v1/runs/r1/vnc?ticket=t')
     expect(displaySocketUrl('http://127.0.0.1:9000/', '/v1/runs/r1/vnc?ticket=t')).toBe('ws://127.0.0.1:9000/v1/runs/r1/vnc?ticket=t')
     expect(displaySocketUrl('wss://play.example.org/v1/session', '/v1/runs/r/vnc?ticket=a%2Fb')).toBe('wss://play.example.org/v1/runs/r/vnc?ticket=a%2Fb')
+  })
+})
+
+/** A Map-backed Web Storage, as sessionStorage is for one tab. */
+class MemoryStorage {
+  items = new Map<string, string>()
+  getItem(key: string): string | null { return this.items.get(key) ?? null }
+  setItem(key: string, value: string): void { this.items.set(key, value) }
+  removeItem(key: string): void { this.items.delete(key) }
+}
+
+/** Starts a resumable run on a fresh client and drops its socket; resolves with the next connection. */
+async function runThenDrop(options: Partial<PyplayClientOptions> = {}, display: unknown = null) {
+  makeClient(options)
+  const first = server.nextConnection()
+  client.run({ ...RUN })
+  const backend = await first
+  await backend.next()
+  backend.json({ type: 'started', run: 'old', mode: 'python', python: '3.10.13', display, resume: 'secret' })
+  backend.bytes('old output\r\n')
+  await until(client, 'output')
+  const second = server.nextConnection()
+  const reconnecting = until(client, 'status', (s) => s === 'reconnecting')
+  backend.socket.terminate()
+  await reconnecting
+  return second
+}
+
+describe('PyplayClient during a reconnect', () => {
+  it('Run pressed while reconnecting starts the new run cleanly: no replay, no "running" for the old run', async () => {
+    const second = await runThenDrop()
+    const statuses: string[] = []
+    client.on('status', (s) => statuses.push(s))
+    const output = collectOutput(client)
+    let resumedEvents = 0
+    client.on('resumed', () => { resumedEvents += 1 })
+    client.run({ ...RUN })
+    const again = await second
+    // The old run is resumed so this session keeps its sandbox, and the run replaces it there.
+    expect(await again.next()).toEqual({ type: 'resume', run: 'old', token: 'secret', offset: 12 })
+    expect(await again.next()).toEqual({ type: 'run', ...RUN })
+    again.json({ type: 'resumed', run: 'old', display: null })
+    again.bytes('old tail\r\n')
+    again.json({ type: 'exit', run: 'old', code: null, reason: 'stopped', message: 'Stopped' })
+    again.json({ type: 'started', run: 'new', mode: 'python', python: '3.10.13', display: null, resume: 't2' })
+    again.bytes('new output\r\n')
+    await until(client, 'output')
+    expect(output()).toBe('new output\r\n')
+    expect(statuses).toEqual(['starting', 'running'])
+    expect(resumedEvents).toBe(0)
+    expect(client.runId).toBe('new')
+  })
+
+  it('Stop pressed while reconnecting stops the resumed run', async () => {
+    const second = await runThenDrop()
+    expect(client.runLive).toBe(true)
+    client.stop()
+    expect(client.status).toBe('reconnecting')
+    const again = await second
+    expect(await again.next()).toMatchObject({ type: 'resume', run: 'old' })
+    expect(await again.next()).toEqual({ type: 'stop' })
+    again.json({ type: 'resumed', run: 'old', display: null })
+    await until(client, 'resumed')
+    expect(client.status).toBe('stopping')
+    again.json({ type: 'exit', run: 'old', code: null, reason: 'stopped', message: 'Stopped' })
+    await until(client, 'exit')
+    expect(client.status).toBe('ready')
+    expect(client.runLive).toBe(false)
+  })
+
+  it('re-sends the terminal size after resumed when it changed during the drop', async () => {
+    const second = await runThenDrop()
+    client.resize({ cols: 100, rows: 30 }) // the socket is down: kept, not lost
+    const again = await second
+    expect(await again.next()).toMatchObject({ type: 'resume' })
+    again.json({ type: 'resumed', run: 'old', display: null })
+    expect(await again.next()).toEqual({ type: 'resize', cols: 100, rows: 30 })
+  })
+
+  it('re-sends the terminal size after started when it changed while the run was starting', async () => {
+    makeClient()
+    const connection = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await connection
+    await backend.next()
+    client.resize({ cols: 90, rows: 20 }) // before started: the server has no program to resize yet
+    client.resize({ cols: 91, rows: 21 })
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null })
+    expect(await backend.next()).toEqual({ type: 'resize', cols: 91, rows: 21 })
+    client.stop()
+    expect(await backend.next()).toEqual({ type: 'stop' }) // nothing else was sent in between
+  })
+})
+
+describe('PyplayClient with a resume store (a reload during a run)', () => {
+  it('keeps the live run\'s token in the store and forgets it at the exit', async () => {
+    const storage = new MemoryStorage()
+    makeClient({ resumeStore: sessionResumeStore(storage) })
+    const connection = server.nextConnection()
+    client.run({ ...RUN })
+    const backend = await connection
+    await backend.next()
+    backend.json({ type: 'started', run: 'r1', mode: 'python', python: '3.10.13', display: null, resume: 'secret' })
+    await until(client, 'started')
+    expect(JSON.parse(storage.getItem(RESUME_KEY)!)).toMatchObject({ run: 'r1', resume: 'secret' })
+    backend.json({ type: 'exit', run: 'r1', code: 0, reason: 'exited', message: '' })
+    await until(client, 'exit')
+    expect(storage.getItem(RESUME_KEY)).toBeNull()
+  })
+
+  it('a reloaded page resumes the saved run from the start of its output, with the fresh display', async () => {
+    const storage = new MemoryStorage()
+    const display = { url: '/v1/runs/r1/vnc?ticket=old', width: 480, height: 320 }
+    storage.setItem(RESUME_KEY, JSON.stringify({ type: 'started', run: 'r1', mode: 'pygame', python: '3.10.13', display, resume: 'secret' }))
+    makeClient({ resumeStore: sessionResumeStore(storage) })
+    const output = collectOutput(client)
+    client.resize({ cols: 70, rows: 20 }) // the reloaded terminal's size, before the socket opens
+    const connection = server.nextConnection()
+    client.connect()
+    expect(client.restored).toMatchObject({ run: 'r1', mode: 'pygame' })
+    expect(client.runLive).toBe(true)
+    const backend = await connection
+    expect(await backend.next()).toEqual({ type: 'resume', run: 'r1', token: 'secret', offset: 0 })
+    const fresh = { url: '/v1/runs/r1/vnc?ticket=fresh', width: 480, height: 320 }
+    backend.json({ type: 'resumed', run: 'r1', display: fresh })
+    backend.bytes('everything so far\r\n')
+    await until(client, 'output')
+    expect(client.status).toBe('running')
+    expect(client.display).toEqual(fresh)
+    expect(output()).toBe('everything so far\r\n')
+    expect(await backend.next()).toEqual({ type: 'resize', cols: 70, rows: 20 })
+  })
+
+  it('a saved run that is gone leaves the page ready and the store empty; a bad saved value is no run', async () => {
+    const storage = new MemoryStorage()
+    storage.setItem(RESUME_KEY, JSON.stringify({ type: 'started', run: 'r1', mode: 'python', python: '', display: null, resume: 'secret' }))
+    makeClient({ resumeStore: sessionResumeStore(storage) })
+    const connection = server.nextConnection()
+    client.connect()
+    const backend = await connection
+    await backend.next()
+    backend.json({ type: 'error', code: 'gone', message: 'That run has ended' })
+    await until(client, 'error')
+    expect(client.status).toBe('ready')
+    expect(storage.getItem(RESUME_KEY)).toBeNull()
+    client.close()
+
+    for (const bad of ['{not json', '[]', '{"type":"started","run":7}', '{"type":"exit","run":"r1"}']) {
+      storage.setItem(RESUME_KEY, bad)
+      expect(sessionResumeStore(storage).load()).toBeNull()
+    }
+    expect(sessionResumeStore(null).load()).toBeNull()
   })
 })

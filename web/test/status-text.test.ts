@@ -18,6 +18,12 @@ describe('status line words', () => {
     expect(describeStatus(view({ connection: 'running', started })).text).toBe('Running pygame (Python 3.10.13)')
   })
 
+  it('says how to finish a turtle program, whose window stays open after the drawing (turtle.done())', () => {
+    const started = { type: 'started' as const, run: 'r', mode: 'turtle' as const, python: '3.10.13', display: null }
+    expect(describeStatus(view({ connection: 'running', started })).text)
+      .toBe('Running turtle (Python 3.10.13): when your drawing is done, press Stop')
+  })
+
   it('gives the exit code and the reason in words', () => {
     expect(describeStatus(view({ outcome: exit('exited', 0) })).text).toBe('Finished (exit code 0)')
     expect(describeStatus(view({ outcome: exit('exited', 1) })).text).toBe('Finished with an error (exit code 1)')

@@ -45,4 +45,22 @@ describe('worker-backed socket', () => {
     expect(closed).toBe(true)
     expect(socket.readyState).toBe(3)
   })
+
+  it('never goes back: a socket closed before it opened stays closing, and a send into it throws', () => {
+    const worker = new ScriptedWorker()
+    const socket = workerSocketFactory(() => worker)('ws://127.0.0.1:1/')
+    const seen: string[] = []
+    socket.onopen = () => seen.push('open')
+    socket.onclose = () => seen.push('close')
+    socket.close()
+    expect(socket.readyState).toBe(2)
+    worker.emit({ event: 'open' }) // the worker's socket opened before it saw the close
+    expect(socket.readyState).toBe(2)
+    expect(() => socket.send('{"type":"run"}')).toThrow()
+    worker.emit({ event: 'close', code: 1000, reason: '' })
+    worker.emit({ event: 'open' })
+    expect(socket.readyState).toBe(3)
+    expect(seen).toEqual(['close'])
+    expect(worker.commands.map((c) => c.op)).toEqual(['open', 'close'])
+  })
 })
