@@ -95,6 +95,9 @@ job "pyplay-sandbox" {
       port "vnc" {
         to = 5900
       }
+      port "audio" {   # pygame runs' sound (Opus); the agent serves it in pygame mode only
+        to = 5910
+      }
     }
 
     task "agent" {
@@ -103,10 +106,11 @@ job "pyplay-sandbox" {
       config {
         image   = "${var.image}:${var.image_tag}"
         runtime = "runsc"
-        ports   = ["pty", "vnc"]
+        ports   = ["pty", "vnc", "audio"]
         args = [
           "--listen", "tcp:0.0.0.0:${NOMAD_PORT_pty}",
           "--vnc-listen", "tcp:0.0.0.0:${NOMAD_PORT_vnc}",
+          "--audio-listen", "tcp:0.0.0.0:${NOMAD_PORT_audio}",
           "--mode", "${NOMAD_META_mode}",
           "--workspace", "/workspace",
           "--uid", "1000",
@@ -199,7 +203,8 @@ job "pyplay-sandbox" {
 
         meta {
           job_id   = "${NOMAD_JOB_ID}"
-          vnc_port = "${NOMAD_HOST_PORT_vnc}"
+          vnc_port   = "${NOMAD_HOST_PORT_vnc}"
+          audio_port = "${NOMAD_HOST_PORT_audio}"
         }
 
         # The agent listens only once it is ready (Xvnc up and pygame/tkinter imported for

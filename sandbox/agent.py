@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sandbox import confine, modes, no_display, reset, wire
 from sandbox.attendance import Attendance
-from sandbox.desktop import Desktop, serve_rfb_over_tcp
+from sandbox.desktop import Desktop, serve_unix_over_tcp
 from sandbox.early import EarlyZygote
 from sandbox.errors import DisplayError, WorkspaceError
 from sandbox.launcher import reap_exited
@@ -45,6 +45,7 @@ OUTPUT_BACKLOG_LIMIT = 256 * 1024
 WATCH_SECONDS = 0.5
 LAUNCHER_WARM_SECONDS = 30.0
 RFB_TCP_SOCKET = "/tmp/.pyplay-vnc.sock"  # Xvnc's socket when RFB is relayed over TCP
+AUDIO_TCP_SOCKET = "/tmp/.pyplay-audio.sock"  # the sound's socket when it is relayed over TCP
 # A run that ended through one of these may have left the sandbox short of something
 # (memory, process slots, disk): the sandbox is replaced rather than reset.
 UNTRUSTED_REASONS = ("memory", "output")
@@ -69,7 +70,7 @@ class Agent:
         self.uid = uid
         self.inherited_env = inherited_env
         self.rfb_unix_path = rfb_unix_path if modes.has_display(mode) else None
-        self.audio_path = audio_path if self.rfb_unix_path else None   # sound comes with a display
+        self.audio_path = audio_path if mode == "pygame" else None   # sound: pygame runs only
         self.scratch = (workspace, *scratch)
         self.skip_reset = skip_reset
         self.desktop: Optional[Desktop] = None
@@ -520,15 +521,17 @@ def pending_bytes(fd: int) -> int:
         return 0
 
 
-async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> None:
+async def serve(agent: Agent, listen: str, over_tcp: Sequence[Tuple[str, str]] = ()) -> None:
+    """``over_tcp``: (unix socket, host:port) pairs served over TCP (Nomad reaches the display
+    and the sound on the allocation's ports; Xvnc and the sound server stay on unix sockets)."""
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGCHLD, agent.on_child)
     # Only listen once everything is warm: a HELLO means "ready to run at once".
     await agent.bring_up()
-    rfb_server = None
-    if agent.rfb_unix_path and rfb_tcp:  # connects per connection: it outlives X server restarts
-        host, _, port = rfb_tcp.rpartition(":")
-        rfb_server = await serve_rfb_over_tcp(agent.rfb_unix_path, host or "0.0.0.0", int(port))
+    relays = []
+    for unix_path, tcp in over_tcp:   # each connects per connection: it outlives X server restarts
+        host, _, port = tcp.rpartition(":")
+        relays.append(await serve_unix_over_tcp(unix_path, host or "0.0.0.0", int(port)))
     kind, _, address = listen.partition(":")
     if kind == "unix":
         server = await asyncio.start_unix_server(agent.handle, path=address)
@@ -538,8 +541,8 @@ async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> Non
     agent.watch_for_orphaning()
     await agent.done.wait()
     server.close()
-    if rfb_server is not None:
-        rfb_server.close()
+    for relay in relays:
+        relay.close()
     if agent.desktop is not None:
         agent.desktop.stop()
     if agent.zygote is not None:
@@ -548,9 +551,13 @@ async def serve(agent: Agent, listen: str, rfb_tcp: Optional[str] = None) -> Non
         await _close_quietly(agent.writer)
 
 
-def _unix_path(listen: Optional[str]) -> Optional[str]:
+def _listen_address(listen: Optional[str], tcp_socket: str) -> Tuple[Optional[str], Optional[str]]:
+    """``unix:/path`` or ``tcp:host:port`` -> (the unix socket, the TCP address or None); served
+    over TCP, the unix socket is ``tcp_socket`` inside the sandbox."""
     kind, _, address = (listen or "").partition(":")
-    return address if kind == "unix" and address else None
+    if not address:
+        return None, None
+    return (address, None) if kind == "unix" else (tcp_socket, address)
 
 
 async def _close_quietly(writer: asyncio.StreamWriter) -> None:
@@ -579,12 +586,13 @@ def main(early_zygote: Optional[EarlyZygote] = None) -> None:
     confine.protect_agent()
     if os.getuid() == 0:
         os.chown(args.workspace, args.uid, args.uid)
-    kind, _, address = (args.vnc_listen or "").partition(":")
-    rfb_unix_path = address if kind == "unix" else RFB_TCP_SOCKET
+    rfb_unix_path, rfb_tcp = _listen_address(args.vnc_listen, RFB_TCP_SOCKET)
+    audio_path, audio_tcp = _listen_address(args.audio_listen, AUDIO_TCP_SOCKET)
     agent = Agent(args.mode, args.workspace, args.uid, dict(os.environ) if args.unsafe_inherit_env else {},
-                  rfb_unix_path if args.vnc_listen else None, args.scratch, args.unsafe_skip_reset, early_zygote,
-                  audio_path=_unix_path(args.audio_listen))
-    asyncio.run(serve(agent, args.listen, address if kind == "tcp" else None))
+                  rfb_unix_path, args.scratch, args.unsafe_skip_reset, early_zygote, audio_path=audio_path)
+    over_tcp = [(path, tcp) for path, tcp in ((agent.rfb_unix_path, rfb_tcp), (agent.audio_path, audio_tcp))
+                if path and tcp]
+    asyncio.run(serve(agent, args.listen, over_tcp))
 
 
 if __name__ == "__main__":

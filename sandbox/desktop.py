@@ -124,15 +124,16 @@ def _sound_server_ready(pulse: subprocess.Popen) -> Optional[subprocess.Popen]:
         return None
 
 
-async def serve_rfb_over_tcp(rfb_unix_path: str, host: str, port: int) -> asyncio.AbstractServer:
-    """Under Nomad the proxy reaches RFB on the allocation's port; Xvnc stays on its unix socket."""
+async def serve_unix_over_tcp(unix_path: str, host: str, port: int) -> asyncio.AbstractServer:
+    """Under Nomad the proxy reaches RFB and the sound on the allocation's ports; Xvnc and the
+    sound server stay on their unix sockets."""
     async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            vnc_reader, vnc_writer = await asyncio.open_unix_connection(rfb_unix_path)
+            inner_reader, inner_writer = await asyncio.open_unix_connection(unix_path)
         except OSError:
             writer.close()
             return
-        await asyncio.gather(_pipe(reader, vnc_writer), _pipe(vnc_reader, writer), return_exceptions=True)
+        await asyncio.gather(_pipe(reader, inner_writer), _pipe(inner_reader, writer), return_exceptions=True)
 
     return await asyncio.start_server(relay, host, port)
 

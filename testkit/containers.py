@@ -162,6 +162,10 @@ class ContainerSandbox:
     def vnc_port(self) -> int:
         return self.forwards["vnc"].port
 
+    @property
+    def audio_port(self) -> int:
+        return self.forwards["audio"].port
+
 
 class ContainerSandboxHost(LoopHost[ContainerSandbox]):
     """Starts sandbox containers on ``engine`` exactly as the jobspec's task says.

@@ -170,8 +170,10 @@ class SandboxFactory:
         try:
             if agent.hello.get("mode", mode) != mode:
                 raise _StartFailed(f"the agent is a {agent.hello.get('mode')} sandbox, not {mode}")
+            keepalive = self._settings.agent_keepalive_seconds
             return Sandbox(id=job_id, mode=mode, agent=agent, created_at=created, ready_at=time.time(),
-                           display=_display_opener(instance, mode, self._settings.agent_keepalive_seconds))
+                           display=_port_opener(instance, has_display(mode), "vnc_port", keepalive),
+                           audio=_port_opener(instance, mode == "pygame", "audio_port", keepalive))
         except BaseException:
             agent.close()
             raise
@@ -328,12 +330,13 @@ def placement_problem(placement: Placement, allocations: List[AllocationState]) 
     return ""
 
 
-def _display_opener(instance: ServiceInstance, mode: str,
-                    keepalive_seconds: float) -> Optional[Callable[[], Awaitable[Streams]]]:
-    if not has_display(mode):
+def _port_opener(instance: ServiceInstance, wanted: bool, meta_key: str,
+                 keepalive_seconds: float) -> Optional[Callable[[], Awaitable[Streams]]]:
+    """Opens the allocation's port named in the service's meta (the display's, the sound's)."""
+    if not wanted:
         return None
-    port = str(instance.meta.get("vnc_port", ""))
+    port = str(instance.meta.get(meta_key, ""))
     if not port.isdigit():
-        raise _StartFailed(f"the sandbox's Consul service has no vnc_port meta ({instance.meta!r})")
+        raise _StartFailed(f"the sandbox's Consul service has no {meta_key} meta ({instance.meta!r})")
     endpoint = instance.endpoint(int(port))
     return lambda: open_endpoint(endpoint, keepalive_seconds)

@@ -69,9 +69,27 @@ resource "aws_lb_listener_rule" "students" {
   }
 }
 
+# A path-pattern condition takes at most five values: a run's sound socket has a rule of its own.
+resource "aws_lb_listener_rule" "students_sound" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 11
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.pyplay.arn
+  }
+
+  condition {
+    path_pattern {
+      values = local.sound_paths
+    }
+  }
+}
+
 locals {
   # The session socket (at / and /v1/session), the display socket, and health.
   student_paths = ["/", "/v1/session", "/v1/runs/*/vnc", "/healthz", "/readyz"]
+  sound_paths   = ["/v1/runs/*/audio"]
 }
 
 resource "aws_lb_listener" "http" {

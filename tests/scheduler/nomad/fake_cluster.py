@@ -100,7 +100,8 @@ class FakeCluster:
             self._sandbox_of[allocation.id] = sandbox
         env = {"NOMAD_ALLOC_ID": allocation.id, "NOMAD_JOB_ID": allocation.job_id,
                "NOMAD_META_mode": allocation.mode, "NOMAD_PORT_pty": "7000", "NOMAD_PORT_vnc": "5900",
-               "NOMAD_HOST_PORT_pty": str(sandbox.pty_port), "NOMAD_HOST_PORT_vnc": str(sandbox.vnc_port)}
+               "NOMAD_PORT_audio": "5910", "NOMAD_HOST_PORT_pty": str(sandbox.pty_port),
+               "NOMAD_HOST_PORT_vnc": str(sandbox.vnc_port), "NOMAD_HOST_PORT_audio": str(sandbox.audio_port)}
         address, port = self.advertised(sandbox.pty_port, int(env["NOMAD_PORT_pty"]))
         self.consul.register(Registration(
             service_id=self._service_id(allocation), service=self.service, address=address,

@@ -29,6 +29,7 @@ from sandbox.agent import TRUSTED_LIMITS, UNTRUSTED_REASONS
 from testkit.loop_host import LoopHost
 
 RFB_BANNER = b"RFB 003.008\n"
+AUDIO_PACKET = b"\x00\x03\xf8\xff\xfe"   # one framed Opus packet of silence, as sandbox/sound.py sends
 FAKE_EXIT = "# fake exit:"
 FAKE_PID = 1          # the agent is pid 1 of its sandbox
 
@@ -39,6 +40,7 @@ class FakeSandbox:
     silent: bool                      # accepts connections but never says HELLO
     pty_port: int = 0
     vnc_port: int = 0
+    audio_port: int = 0
     claims: int = 0
     hellos: int = 0
     owner: Optional[asyncio.StreamWriter] = None   # the connection that claimed it
@@ -108,9 +110,16 @@ class FakeSandbox:
         await writer.drain()
 
     async def serve_vnc(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._serve_port(reader, writer, RFB_BANNER)
+
+    async def serve_audio(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._serve_port(reader, writer, AUDIO_PACKET)
+
+    async def _serve_port(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, greeting: bytes) -> None:
+        """What a display or sound port sends first; then open until the other side leaves."""
         self._track(writer)
         try:
-            writer.write(RFB_BANNER)
+            writer.write(greeting)
             await writer.drain()
             await reader.read()
         except ConnectionError:
@@ -152,9 +161,11 @@ class FakeSandboxHost(LoopHost[FakeSandbox]):
         sandbox = FakeSandbox(mode, silent)
         agent = await asyncio.start_server(sandbox.serve_agent, "127.0.0.1", 0)
         vnc = await asyncio.start_server(sandbox.serve_vnc, "127.0.0.1", 0)
-        sandbox.servers = [agent, vnc]
+        audio = await asyncio.start_server(sandbox.serve_audio, "127.0.0.1", 0)
+        sandbox.servers = [agent, vnc, audio]
         sandbox.pty_port = agent.sockets[0].getsockname()[1]
         sandbox.vnc_port = vnc.sockets[0].getsockname()[1]
+        sandbox.audio_port = audio.sockets[0].getsockname()[1]
         return sandbox
 
     async def _shut(self, sandbox: FakeSandbox) -> None:

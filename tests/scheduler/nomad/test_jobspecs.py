@@ -86,15 +86,16 @@ def test_sandbox_runs_under_gvisor_unprivileged_with_a_pinned_image(sandbox_job)
     assert '"latest"' in validation["condition"]
 
 
-def test_sandbox_has_pty_and_vnc_ports_and_the_agent_listens_on_them(sandbox_job):
+def test_sandbox_has_pty_vnc_and_audio_ports_and_the_agent_listens_on_them(sandbox_job):
     _, _, _, group, task = sandbox_job
     ports = dict(blocks(only(group, "network"), "port"))
-    assert set(ports) == {"pty", "vnc"}
+    assert set(ports) == {"pty", "vnc", "audio"}
     config = only(task, "config")
-    assert set(config["ports"]) == {"pty", "vnc"}
+    assert set(config["ports"]) == {"pty", "vnc", "audio"}
     args = " ".join(config["args"])
     assert "--listen tcp:0.0.0.0:${NOMAD_PORT_pty}" in args
     assert "--vnc-listen tcp:0.0.0.0:${NOMAD_PORT_vnc}" in args
+    assert "--audio-listen tcp:0.0.0.0:${NOMAD_PORT_audio}" in args
     assert "--mode ${NOMAD_META_mode}" in args
 
 
@@ -103,9 +104,11 @@ def test_sandbox_registers_the_consul_service_the_scheduler_looks_for(sandbox_jo
     service = only(task, "service")
     assert service["name"] == NomadSettings().service
     assert service["port"] == "pty"
-    env = {"NOMAD_ALLOC_ID": "a-1", "NOMAD_HOST_PORT_vnc": "23456", "NOMAD_META_mode": "pygame"}
+    env = {"NOMAD_ALLOC_ID": "a-1", "NOMAD_HOST_PORT_vnc": "23456", "NOMAD_HOST_PORT_audio": "23457",
+           "NOMAD_META_mode": "pygame"}
     assert ALLOC_TAG.format(alloc_id="a-1") in [render(tag, env) for tag in service["tags"]]
     assert render(only(service, "meta")["vnc_port"], env) == "23456"
+    assert render(only(service, "meta")["audio_port"], env) == "23457"
     (check,) = service["check"]
     assert check["type"] in ("tcp", "http", "script") and check["port"] == "pty"
     assert _seconds(check["interval"]) <= 2 and _seconds(check["timeout"]) <= 2

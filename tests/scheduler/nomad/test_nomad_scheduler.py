@@ -12,6 +12,7 @@ from scheduler.errors import Busy, Unavailable
 from scheduler.interface import Exited, Output
 from testkit.waiting import until
 from tests.scheduler.nomad.fake_nomad import FAIL, HOLD, SILENT, UNHEALTHY, UNPLACED
+from tests.scheduler.nomad.fake_sandbox import AUDIO_PACKET
 from tests.scheduler.nomad.helpers import Session, claim_and_run, exit_of
 
 PYTHON_ONLY_POOL = (("python", 2), ("pygame", 0), ("turtle", 0))
@@ -53,6 +54,22 @@ async def test_display_mode_gets_the_allocations_vnc_port(cluster, make_schedule
     await scheduler.release(sandbox)
 
 
+async def test_pygame_mode_gets_the_allocations_sound_port_and_turtle_none(cluster, make_scheduler):
+    scheduler = await make_scheduler()
+
+    sandbox = await scheduler.acquire("pygame")
+    (fake,) = cluster.live_sandboxes()
+    reader, writer = await sandbox.open_audio()
+    assert writer.get_extra_info("peername")[:2] == ("127.0.0.1", fake.audio_port)
+    assert await reader.readexactly(5) == AUDIO_PACKET
+    writer.close()
+    await scheduler.release(sandbox)
+
+    turtle = await scheduler.acquire("turtle")
+    assert turtle.audio is None and turtle.display is not None
+    await scheduler.release(turtle)
+
+
 async def test_failed_allocation_is_retried_and_the_student_still_gets_a_run(cluster, make_scheduler):
     cluster.nomad.outcomes.extend([FAIL])
     scheduler = await make_scheduler()
@@ -86,7 +103,8 @@ async def test_health_never_passing_is_unavailable_within_the_bound(cluster, mak
         await scheduler.acquire("python")
     elapsed = time.monotonic() - started
 
-    assert 0.9 <= elapsed < 2.0, elapsed
+    # The bound (1 s), not the 30 s of a start that nobody cut short; slack for a busy machine.
+    assert 0.9 <= elapsed < 5.0, elapsed
     assert "Consul health: critical" in str(caught.value)
     code, sentence = public_error(caught.value)
     assert code == "unavailable" and "try again" in sentence

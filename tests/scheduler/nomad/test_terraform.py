@@ -125,6 +125,11 @@ def test_the_internet_reaches_only_what_students_need(module):
     paths = module["locals"]["student_paths"]
     assert set(paths) == {"/", "/v1/session", "/v1/runs/*/vnc", "/healthz", "/readyz"}
     assert not any(path.startswith(("/v1/runs/*", "/metrics")) and not path.endswith("/vnc") for path in paths)
+    # AWS takes at most five values per path-pattern condition: the sound has its own rule.
+    sound = module["resource"][("aws_lb_listener_rule", "students_sound")]
+    assert sound["condition"][0]["path_pattern"][0]["values"] == "${local.sound_paths}"
+    assert module["locals"]["sound_paths"] == ["/v1/runs/*/audio"]
+    assert sound["priority"] != rule["priority"]
     internal = module["resource"][("aws_vpc_security_group_ingress_rule", "proxy_from_proxy")]
     assert (internal["from_port"], internal["to_port"]) == (8001, 8001)
     assert internal["referenced_security_group_id"] == "${aws_security_group.proxy.id}", "replicas only"
