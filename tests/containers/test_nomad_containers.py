@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 
 from testkit.client import connect, next_json, run_program
+from testkit.opus import decode_all, rms
 from testkit.rfb import KEY_SPACE
 from testkit.waiting import until
 from tests.e2e.display_run import PYGAME_FILL, start
 from tests.e2e.test_display import TURTLE_SQUARE
+from tests.e2e.test_sound import TONE_GAME, listen
 
 COLD = 90.0   # a first run may wait for a container to start
 
@@ -37,6 +39,14 @@ async def test_pygame_frame_over_rfb_takes_a_key(nomad_service):
         await run.wait_output("KEYDOWN space")
     finally:
         await rfb.close()
+    assert (await run.stop())["reason"] == "stopped"
+
+
+async def test_a_pygame_tone_is_heard_through_the_containers_sound_port(nomad_service):
+    run = await start(nomad_service, TONE_GAME)
+    await run.wait_output("playing", timeout=COLD)
+    packets = await listen(f"ws://127.0.0.1:{nomad_service.port}{run.started['display']['audio']}", 1.0)
+    assert rms(decode_all(packets)) > 1000, "sound, not silence"
     assert (await run.stop())["reason"] == "stopped"
 
 

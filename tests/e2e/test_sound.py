@@ -30,7 +30,7 @@ while True:
 """
 
 
-async def _listen(url: str, seconds: float) -> list:
+async def listen(url: str, seconds: float) -> list:
     """``seconds`` of sound (100 packets a second), however long a busy machine takes to send it."""
     async with websockets.connect(url, subprotocols=["binary"], max_size=None) as ws:
         return [await asyncio.wait_for(ws.recv(), 30) for _ in range(int(seconds * 100))]
@@ -41,7 +41,7 @@ async def test_a_pygame_tone_is_heard_at_440_hz_and_the_picture_still_arrives(di
     audio = run.started["display"].get("audio")
     assert audio and audio.startswith(f"/v1/runs/{run.started['run']}/audio?ticket="), run.started
     await run.wait_output("playing")
-    packets = await _listen(f"ws://127.0.0.1:{display_service.port}{audio}", 1.5)
+    packets = await listen(f"ws://127.0.0.1:{display_service.port}{audio}", 1.5)
     samples = decode_all(packets)[-48000:]          # the last second: the tone is playing by then
     assert rms(samples) > 2000, "sound, not silence"
     loudest = dominant_frequency(samples, range(300, 1001, 10))
@@ -119,7 +119,7 @@ ALIENS = "import runpy\nrunpy.run_module('pygame.examples.aliens', run_name='__m
 async def test_pygames_aliens_example_is_heard_without_errors(display_service):
     run = await start(display_service, ALIENS, mode="pygame")
     url = f"ws://127.0.0.1:{display_service.port}{run.started['display']['audio']}"
-    packets = await _listen(url, 4.0)
+    packets = await listen(url, 4.0)
     output = bytes(run.output).decode(errors="replace")
     assert "Warning, no sound" not in output and "Traceback" not in output, output
     assert rms(decode_all(packets)) > 300, "its music is heard"
@@ -163,13 +163,13 @@ async def test_music_in_three_formats_two_channels_at_once_and_volume(display_se
         await run.wait_output(f"music {name} True")
     await run.ws.send('{"type": "stdin", "data": "\\r"}')
     await run.wait_output("two channels True")
-    loud = decode_all(await _listen(url, 1.0))[-24000:]
+    loud = decode_all(await listen(url, 1.0))[-24000:]
     window = _loudest_window(loud)
     assert strength(window, 440) > 4 * strength(window, 550) and strength(window, 660) > 4 * strength(window, 550), \
         "both tones at once"
     await run.ws.send('{"type": "stdin", "data": "\\r"}')
     await run.wait_output("quiet")
-    quiet = decode_all(await _listen(url, 1.0))[-24000:]
+    quiet = decode_all(await listen(url, 1.0))[-24000:]
     loudest, quietest = _peak_rms(loud), _peak_rms(quiet)
     assert quietest < loudest / 4, f"volume 0.1 is quieter: {quietest:.0f} vs {loudest:.0f}"
     assert "Traceback" not in bytes(run.output).decode(errors="replace")
