@@ -44,6 +44,14 @@ async def arrows(player: Player) -> None:
         await player.change()
 
 
+async def drag_sliders(player: Player) -> None:
+    """colormixer: three slider turtles to drag; the background follows."""
+    await player.drawn()
+    for x in (150, 300, 450):
+        await player.drag([(x, 300 - step * 10) for step in range(12)])
+    await player.change()
+
+
 async def space_then_watch(player: Player) -> None:
     await player.frames(1)
     await player.press(KEY_SPACE)
@@ -175,6 +183,7 @@ def _turtledemo() -> List[Program]:
         Program("turtledemo.sorting_animate", "turtle", module="turtledemo.sorting_animate",
                 play=keys_and_watch("i")),
         Program("turtledemo.nim", "turtle", module="turtledemo.nim", play=watch),
+        Program("turtledemo.colormixer", "turtle", module="turtledemo.colormixer", play=drag_sliders),
     ]
     return programs
 
@@ -227,6 +236,13 @@ def _pygame_examples() -> List[Program]:
         example("sound_array_demos", None, output=("echoing", "original sound")),
         # sound and music through SDL's dummy driver, MIDI through timidity and freepats
         example("sound", None, ends=True),
+        example("music_drop_fade", watch_static),
+        # static windows, and windows that change with the keys or the mouse
+        example("scroll", clicks((100, 100))), example("font_viewer", watch_static),
+        example("ninepatch", watch_static), example("dropevent", watch_static),
+        example("resizing_new", watch_static), example("retro_scaling", watch_static),
+        example("setmodescale", watch_static), example("blend_fill", keys_and_watch("rgb")),
+        example("scrap_clipboard", watch_static), example("video", watch_static),
         Program("pygame.examples.playmus x.mid", "pygame", module="pygame.examples.playmus", argv=("x.mid",),
                 files=(("x.mid", tiny_midi()),), play=pause_and_quit, ends=True),
         Program("pygame.examples.headless_no_windows_needed", "pygame",

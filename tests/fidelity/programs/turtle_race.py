@@ -26,7 +26,7 @@ for i, colour in enumerate(colours):
     t.pendown()
     racers.append(t)
 
-for turn in range(100):
+for turn in range(30):
     for t in racers:
         t.forward(randint(1, 5))
 
