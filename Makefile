@@ -40,13 +40,13 @@ $(SANDBOX)/.python.stamp: $(BUILDER) $(PY310_BIN) | apt
 	bash scripts/build_sandbox_env.sh python $(SANDBOX) $(PYTHON310_PREFIX)
 	@touch $@
 
-$(SANDBOX)/.env.stamp: $(SANDBOX)/.python.stamp $(BUILDER) scripts/sandbox-requirements.txt
+$(SANDBOX)/.env.stamp: $(SANDBOX)/.python.stamp $(BUILDER) scripts/sandbox-requirements.txt scripts/mpl_font_cache.py
 	bash scripts/build_sandbox_env.sh env $(SANDBOX) $(PYTHON310_PREFIX)
 	@touch $@
 
-# The host's library cache, alternatives links and font cache are copied in; a change to
-# any of them (new packages) needs a fresh copy.
-HOST_STATE := $(wildcard /etc/ld.so.cache /etc/alternatives /var/cache/fontconfig)
+# The host's library cache, alternatives links, font cache and timidity config are copied in;
+# a change to any of them (new packages) needs a fresh copy.
+HOST_STATE := $(wildcard /etc/ld.so.cache /etc/alternatives /var/cache/fontconfig /etc/timidity)
 $(SANDBOX)/.rootfs.stamp: $(BUILDER) $(HOST_STATE) | apt
 	bash scripts/build_sandbox_env.sh rootfs $(SANDBOX)
 	@touch $@
