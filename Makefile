@@ -20,7 +20,7 @@ BUILDER := scripts/build_sandbox_env.sh scripts/find_python310.sh
 export DEBIAN_FRONTEND := noninteractive
 export PYTHON310_PREFIX
 
-.PHONY: install apt venv sandbox-env sandbox-pyc run test lint bench clean containers containers-stop
+.PHONY: install apt venv sandbox-env sandbox-pyc run test fidelity lint bench clean containers containers-stop
 
 install: apt venv sandbox-env
 
@@ -60,6 +60,10 @@ run: install
 
 test: install
 	bash scripts/test.sh
+
+# The real-program corpus and the sandbox's packages alone (also part of `make test`).
+fidelity: install
+	$(PY) -m pytest tests/fidelity -q
 
 # The packages mypy checks: those of this list that exist (app/ and common/ are on their way).
 TYPED_PACKAGES := $(wildcard scheduler proxy sandbox app common)

@@ -44,6 +44,22 @@ async def arrows(player: Player) -> None:
         await player.change()
 
 
+async def idle_shell(player: Player) -> None:
+    """IDLE's shell (-n: in one process): a line typed into it runs and shows its result."""
+    await player.drawn()
+    await player.frames(len(player.seen) + 1)
+    await player.keys("print(6*7)")
+    await player.press(KEY_RETURN)
+    await player.change()
+
+
+async def tkinter_test(player: Player) -> None:
+    """python -m tkinter: a window with a "Click me!" button that adds brackets to its own label."""
+    await player.drawn()
+    await player.click(84, 52)
+    await player.change()
+
+
 async def drag_sliders(player: Player) -> None:
     """colormixer: three slider turtles to drag; the background follows."""
     await player.drawn()
@@ -184,6 +200,10 @@ def _turtledemo() -> List[Program]:
                 play=keys_and_watch("i")),
         Program("turtledemo.nim", "turtle", module="turtledemo.nim", play=watch),
         Program("turtledemo.colormixer", "turtle", module="turtledemo.colormixer", play=drag_sliders),
+        # the Tk programs that ship with Python: the demo viewer itself, IDLE, tkinter's test window
+        Program("turtledemo (the viewer)", "turtle", module="turtledemo", play=watch_static),
+        Program("idlelib -n", "turtle", module="idlelib", argv=("-n",), play=idle_shell),
+        Program("tkinter (its test window)", "turtle", module="tkinter", play=tkinter_test),
     ]
     return programs
 
