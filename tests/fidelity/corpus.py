@@ -25,6 +25,9 @@ def tiny_midi() -> bytes:
             + b"MTrk" + struct.pack(">I", len(events)) + events)
 
 
+SQUARES = (-150, -50, 50, 150)   # the middles of freegames' 4x4 boards of 100-pixel squares
+
+
 def at(x: int, y: int) -> tuple:
     """A freegames turtle position as a window pixel."""
     return 210 + x, 210 - y
@@ -56,6 +59,7 @@ async def idle_shell(player: Player) -> None:
 async def tkinter_test(player: Player) -> None:
     """python -m tkinter: a window with a "Click me!" button that adds brackets to its own label."""
     await player.drawn()
+    await player.still()
     await player.click(84, 52)
     await player.change()
 
@@ -75,11 +79,47 @@ async def space_then_watch(player: Player) -> None:
 
 
 def clicks(*points: tuple) -> object:
+    """Click each point once the window has finished drawing; each must change the display."""
     async def play(player: Player) -> None:
         await player.frames(1)
+        await player.still()
         for x, y in points:
             await player.click(x, y)
             await player.change()
+    return play
+
+
+def taps(*points: tuple) -> object:
+    """Click all the points once the window has finished drawing; together they must change it
+    (freegames' paint draws on the second tap; one tile of 16 slides into the gap)."""
+    async def play(player: Player) -> None:
+        await player.frames(1)
+        await player.still()
+        for x, y in points:
+            await player.click(x, y)
+        await player.change()
+    return play
+
+
+def hold(key: int) -> object:
+    """Hold a key down until the display changes (pygame.key.get_pressed() sees it held)."""
+    async def play(player: Player) -> None:
+        await player.drawn()
+        await player.still()
+        assert player.rfb is not None
+        await player.rfb.key(key, True)
+        await player.change()
+        await player.rfb.key(key, False)
+    return play
+
+
+def keys_change(text: str) -> object:
+    """Type into a window that waits for keys: once it has finished drawing, the keys must change it."""
+    async def play(player: Player) -> None:
+        await player.drawn()
+        await player.still()
+        await player.keys(text)
+        await player.change()
     return play
 
 
@@ -197,7 +237,7 @@ def _turtledemo() -> List[Program]:
         Program("turtledemo.minimal_hanoi", "turtle", module="turtledemo.minimal_hanoi", play=space_then_watch),
         Program("turtledemo.paint", "turtle", module="turtledemo.paint", play=clicks((300, 200), (400, 300))),
         Program("turtledemo.sorting_animate", "turtle", module="turtledemo.sorting_animate",
-                play=keys_and_watch("i")),
+                play=keys_change("i")),
         Program("turtledemo.nim", "turtle", module="turtledemo.nim", play=watch),
         Program("turtledemo.colormixer", "turtle", module="turtledemo.colormixer", play=drag_sliders),
         # the Tk programs that ship with Python: the demo viewer itself, IDLE, tkinter's test window
@@ -222,9 +262,10 @@ def _freegames() -> List[Program]:
         game("fidget", space_then_watch), game("typing", keys_and_watch("abcdefgh")),
         game("cannon", clicks(at(100, 100))), game("flappy", clicks(at(0, 0), at(0, 0))),
         game("connect", clicks(at(-150, 0), at(-100, 0))), game("tictactoe", clicks(at(-133, 133), at(0, 0))),
-        game("tiles", clicks(at(-100, 100), at(50, 50))), game("memory", clicks(at(-175, 175), at(-125, 175))),
+        game("tiles", taps(*[at(x, y) for x in SQUARES for y in SQUARES])),
+        game("memory", clicks(at(-175, 175), at(-125, 175))),
         game("maze", clicks(at(0, 0))), game("minesweeper", clicks(at(-175, 175))),
-        game("simonsays", watch), game("paint", clicks(at(-50, -50), at(50, 50))),
+        game("simonsays", watch), game("paint", taps(at(-50, -50), at(50, 50))),
         game("illusion", watch_static),
         console("guess", guess, "Congratulations!"),
         console("bagels", bagels, "I have thought up a number."),
@@ -247,7 +288,7 @@ def _pygame_examples() -> List[Program]:
         example("aliens", watch), example("chimp", watch), example("stars", watch), example("moveit", watch),
         example("liquid", watch), example("mask", watch), example("testsprite", watch),
         example("go_over_there", watch), example("sprite_texture", watch), example("cursors", watch_static),
-        example("textinput", textinput), example("eventlist", keys_and_watch("abc")),
+        example("textinput", textinput), example("eventlist", keys_change("abc")),
         example("aacircle", key_ends(ord("q")), ends=True), example("fonty", any_key_ends, ends=True),
         example("freetype_misc", any_key_ends, ends=True),
         # numpy
@@ -258,10 +299,10 @@ def _pygame_examples() -> List[Program]:
         example("sound", None, ends=True),
         example("music_drop_fade", watch_static),
         # static windows, and windows that change with the keys or the mouse
-        example("scroll", clicks((100, 100))), example("font_viewer", watch_static),
+        example("scroll", hold(KEY_RIGHT)), example("font_viewer", watch_static),
         example("ninepatch", watch_static), example("dropevent", watch_static),
         example("resizing_new", watch_static), example("retro_scaling", watch_static),
-        example("setmodescale", watch_static), example("blend_fill", keys_and_watch("rgb")),
+        example("setmodescale", watch_static), example("blend_fill", keys_change("rgb")),
         example("scrap_clipboard", watch_static), example("video", watch_static),
         Program("pygame.examples.playmus x.mid", "pygame", module="pygame.examples.playmus", argv=("x.mid",),
                 files=(("x.mid", tiny_midi()),), play=pause_and_quit, ends=True),
@@ -300,7 +341,8 @@ async def todo(player: Player) -> None:
 
 
 async def canvas_paint(player: Player) -> None:
-    await player.frames(1)
+    await player.drawn()
+    await player.still()
     await player.drag([(50 + 10 * step, 50 + 7 * step) for step in range(15)])
     await player.change()
 

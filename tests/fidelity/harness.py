@@ -29,6 +29,7 @@ FRAME_SECONDS = 20.0      # how long a program may take to show the frames it ow
 OUTPUT_SECONDS = 20.0
 END_SECONDS = 30.0        # a program that ends by itself, once played
 RETRY_SECONDS = 3.0       # a student who sees nothing happen tries again after this
+STILL_SECONDS = 0.4       # a display unchanged this long has finished drawing
 PLAY_SECONDS = 90.0       # a scripted student that has not finished by then never will
 
 Play = Callable[["Player"], Awaitable[None]]
@@ -142,6 +143,18 @@ class Player:
         self._look(self.rfb)
         await self.rfb.wait_for(lambda client: self._look(client) >= count or self.run.exit.done(),
                                 timeout, f"{count} distinct frames")
+
+    async def still(self, quiet: float = STILL_SECONDS, at_most: float = RETRY_SECONDS) -> None:
+        """Look until the display has not changed for ``quiet`` seconds (or ``at_most`` has
+        passed: an animation never stops), so that a change after a click is the click's."""
+        assert self.rfb is not None
+        deadline = time.monotonic() + at_most
+        while time.monotonic() < deadline:
+            updates = self.rfb.updates
+            await asyncio.sleep(quiet)  # an observation window, not a wait for something
+            self._look(self.rfb)
+            if self.rfb.updates == updates:
+                return
 
     async def change(self, timeout: float = FRAME_SECONDS) -> None:
         """Wait until the display shows a frame not seen before."""
