@@ -116,7 +116,7 @@ def hold(key: int) -> object:
 def keys_change(text: str) -> object:
     """Type into a window that waits for keys: once it has finished drawing, the keys must change it."""
     async def play(player: Player) -> None:
-        await player.drawn()
+        await player.frames(1)
         await player.still()
         await player.keys(text)
         await player.change()
@@ -287,16 +287,17 @@ def _pygame_examples() -> List[Program]:
     return [
         example("aliens", watch), example("chimp", watch), example("stars", watch), example("moveit", watch),
         example("liquid", watch), example("mask", watch), example("testsprite", watch),
-        example("go_over_there", watch), example("sprite_texture", watch), example("cursors", watch_static),
+        example("go_over_there", clicks((100, 100))), example("sprite_texture", watch),
+        example("cursors", watch_static),
         example("textinput", textinput), example("eventlist", keys_change("abc")),
         example("aacircle", key_ends(ord("q")), ends=True), example("fonty", any_key_ends, ends=True),
         example("freetype_misc", any_key_ends, ends=True),
         # numpy
         example("arraydemo", arraydemo, ends=True), example("vgrade", any_key_ends, ends=True),
-        example("pixelarray", pixelarray, ends=True), example("blit_blends", keys_and_watch("123")),
-        example("sound_array_demos", None, output=("echoing", "original sound")),
+        example("pixelarray", pixelarray, ends=True), example("blit_blends", keys_change("2a")),
+        example("sound_array_demos", None, output=("echoing", "original sound"), window=False),
         # sound and music through SDL's dummy driver, MIDI through timidity and freepats
-        example("sound", None, ends=True),
+        example("sound", None, ends=True, window=False),
         example("music_drop_fade", watch_static),
         # static windows, and windows that change with the keys or the mouse
         example("scroll", hold(KEY_RIGHT)), example("font_viewer", watch_static),
@@ -307,7 +308,7 @@ def _pygame_examples() -> List[Program]:
         Program("pygame.examples.playmus x.mid", "pygame", module="pygame.examples.playmus", argv=("x.mid",),
                 files=(("x.mid", tiny_midi()),), play=pause_and_quit, ends=True),
         Program("pygame.examples.headless_no_windows_needed", "pygame",
-                module="pygame.examples.headless_no_windows_needed", ends=True,
+                module="pygame.examples.headless_no_windows_needed", ends=True, window=False,
                 argv=("-scale", "picture.png", "small.png", "20", "20"),
                 files=(("picture.png", png_bytes(2, 2, [b"\xff\x00\x00" * 2, b"\x00\x00\xff" * 2])),)),
     ]

@@ -47,6 +47,7 @@ class Program:
     output: Tuple[str, ...] = ()           # the terminal must show each of these
     frames: int = 0                        # distinct display frames the program must show
     ends: bool = False                     # it ends by itself (code 0) once played; else it is stopped
+    window: bool = True                    # it opens a window (the display is offered only once one is up)
     files: Tuple[Tuple[str, bytes], ...] = ()   # extra files of the run (made by the test)
 
     def entry(self) -> str:
@@ -200,7 +201,7 @@ async def run_program(service, program: Program) -> Tuple[Player, Dict, str]:
     before any stop (a stop's own effects are not the program's doing)."""
     files = [{"path": path, "base64": base64.b64encode(data).decode()} for path, data in program.files]
     run = await start(service, program.entry(), mode=program.mode, files=files)
-    rfb = await run.rfb() if run.started.get("display") else None
+    rfb = await run.rfb() if run.started.get("display") and program.window else None
     player = Player(run, rfb)
     failure: Optional[BaseException] = None
     try:
