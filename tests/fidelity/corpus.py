@@ -78,26 +78,19 @@ async def space_then_watch(player: Player) -> None:
     await player.frames(3)
 
 
-def clicks(*points: tuple) -> object:
-    """Click each point once the window has finished drawing; each must change the display."""
+def clicks(*points: tuple, each: bool = True) -> object:
+    """Click the points once the window has finished drawing: each click must change the
+    display, or (``each=False``) all of them together (freegames' paint draws on the second
+    tap; one tile of 16 slides into the gap)."""
     async def play(player: Player) -> None:
         await player.frames(1)
         await player.still()
         for x, y in points:
             await player.click(x, y)
+            if each:
+                await player.change()
+        if not each:
             await player.change()
-    return play
-
-
-def taps(*points: tuple) -> object:
-    """Click all the points once the window has finished drawing; together they must change it
-    (freegames' paint draws on the second tap; one tile of 16 slides into the gap)."""
-    async def play(player: Player) -> None:
-        await player.frames(1)
-        await player.still()
-        for x, y in points:
-            await player.click(x, y)
-        await player.change()
     return play
 
 
@@ -262,10 +255,11 @@ def _freegames() -> List[Program]:
         game("fidget", space_then_watch), game("typing", keys_and_watch("abcdefgh")),
         game("cannon", clicks(at(100, 100))), game("flappy", clicks(at(0, 0), at(0, 0))),
         game("connect", clicks(at(-150, 0), at(-100, 0))), game("tictactoe", clicks(at(-133, 133), at(0, 0))),
-        game("tiles", taps(*[at(x, y) for x in SQUARES for y in SQUARES])),
+        game("tiles", clicks(*[at(x, y) for x in SQUARES for y in SQUARES], each=False)),
         game("memory", clicks(at(-175, 175), at(-125, 175))),
         game("maze", clicks(at(0, 0))), game("minesweeper", clicks(at(-175, 175))),
-        game("simonsays", watch), game("paint", taps(at(-50, -50), at(50, 50))),
+        game("simonsays", clicks(at(0, 0)), output=("Pattern length: 1",)),
+        game("paint", clicks(at(-50, -50), at(50, 50), each=False)),
         game("illusion", watch_static),
         console("guess", guess, "Congratulations!"),
         console("bagels", bagels, "I have thought up a number."),
