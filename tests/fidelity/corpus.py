@@ -106,6 +106,15 @@ def hold(key: int) -> object:
     return play
 
 
+def click_and_watch(point: tuple) -> object:
+    """An animation that a click plays along with (flappy: the bird may be down before the click)."""
+    async def play(player: Player) -> None:
+        await player.frames(1)
+        await player.click(*point)
+        await player.frames(3)
+    return play
+
+
 def keys_change(text: str) -> object:
     """Type into a window that waits for keys: once it has finished drawing, the keys must change it."""
     async def play(player: Player) -> None:
@@ -253,7 +262,7 @@ def _freegames() -> List[Program]:
         game("snake", arrows), game("pacman", arrows), game("avoid", arrows),
         game("pong", keys_and_watch("wsik")), game("tron", keys_and_watch("ajdl")),
         game("fidget", space_then_watch), game("typing", keys_and_watch("abcdefgh")),
-        game("cannon", clicks(at(100, 100))), game("flappy", clicks(at(0, 0), at(0, 0))),
+        game("cannon", clicks(at(100, 100))), game("flappy", click_and_watch(at(0, 0))),
         game("connect", clicks(at(-150, 0), at(-100, 0))), game("tictactoe", clicks(at(-133, 133), at(0, 0))),
         game("tiles", clicks(*[at(x, y) for x in SQUARES for y in SQUARES], each=False)),
         game("memory", clicks(at(-175, 175), at(-125, 175))),

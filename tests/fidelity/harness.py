@@ -81,6 +81,7 @@ class Player:
     def __init__(self, run: DisplayRun, rfb: Optional[RFBClient]) -> None:
         self.run, self.rfb = run, rfb
         self.seen: set = set()
+        self.answered: Dict[str, int] = {}     # prompts answered so far, by prompt
 
     @property
     def text(self) -> str:
@@ -113,9 +114,10 @@ class Player:
 
     async def answer(self, prompt: str, text: str) -> None:
         """Wait for the next ``prompt`` (one more than already answered), then type ``text``."""
-        count = self.text.count(prompt)
-        await self._until(lambda: self.text.count(prompt) > count or self.run.exit.done(),
-                          f"another {prompt!r}")
+        answered = self.answered.get(prompt, 0)
+        await self._until(lambda: self.text.count(prompt) > answered or self.run.exit.done(),
+                          f"prompt {answered + 1} {prompt!r}")
+        self.answered[prompt] = answered + 1
         await self.type(text)
 
     async def until_output(self, action: Callable[[], Awaitable[None]], text: str, tries: int = 5) -> None:
