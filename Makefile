@@ -20,7 +20,7 @@ BUILDER := scripts/build_sandbox_env.sh scripts/find_python310.sh
 export DEBIAN_FRONTEND := noninteractive
 export PYTHON310_PREFIX
 
-.PHONY: install apt venv sandbox-env sandbox-pyc run test lint bench clean containers containers-stop
+.PHONY: install apt venv sandbox-env sandbox-pyc run test fidelity lint bench clean containers containers-stop
 
 install: apt venv sandbox-env
 
@@ -40,13 +40,13 @@ $(SANDBOX)/.python.stamp: $(BUILDER) $(PY310_BIN) | apt
 	bash scripts/build_sandbox_env.sh python $(SANDBOX) $(PYTHON310_PREFIX)
 	@touch $@
 
-$(SANDBOX)/.env.stamp: $(SANDBOX)/.python.stamp $(BUILDER) scripts/sandbox-requirements.txt
+$(SANDBOX)/.env.stamp: $(SANDBOX)/.python.stamp $(BUILDER) scripts/sandbox-requirements.txt scripts/mpl_font_cache.py
 	bash scripts/build_sandbox_env.sh env $(SANDBOX) $(PYTHON310_PREFIX)
 	@touch $@
 
-# The host's library cache, alternatives links and font cache are copied in; a change to
-# any of them (new packages) needs a fresh copy.
-HOST_STATE := $(wildcard /etc/ld.so.cache /etc/alternatives /var/cache/fontconfig)
+# The host's library cache, alternatives links, font cache and timidity config are copied in;
+# a change to any of them (new packages) needs a fresh copy.
+HOST_STATE := $(wildcard /etc/ld.so.cache /etc/alternatives /var/cache/fontconfig /etc/timidity)
 $(SANDBOX)/.rootfs.stamp: $(BUILDER) $(HOST_STATE) | apt
 	bash scripts/build_sandbox_env.sh rootfs $(SANDBOX)
 	@touch $@
@@ -60,6 +60,10 @@ run: install
 
 test: install
 	bash scripts/test.sh
+
+# The real-program corpus and the sandbox's packages alone (also part of `make test`).
+fidelity: install
+	$(PY) -m pytest tests/fidelity -q
 
 # The packages mypy checks: those of this list that exist (app/ and common/ are on their way).
 TYPED_PACKAGES := $(wildcard scheduler proxy sandbox app common)

@@ -169,6 +169,8 @@ def program_environment(display: int, base: Optional[Dict[str, str]] = None) -> 
         # pygame.SCALED windows get an SDL renderer; its OpenGL driver draws nothing under
         # gVisor (black screen), the software one draws everything.
         "SDL_RENDER_DRIVER": "software",
+        # plt.show() opens a Tk window in the display (matplotlib would otherwise probe Qt and GTK first).
+        "MPLBACKEND": "TkAgg",
         # fontconfig (pygame.font.SysFont, Tk) writes its cache under $HOME otherwise,
         # which is the student's workspace.
         "XDG_CACHE_HOME": "/tmp/.cache",

@@ -47,6 +47,9 @@ _MESSAGE_BYTES = 1 << 20  # a spawn request (the environment): far below this
 # these are pyplay's doing (the Stop closes the window first), not the program's.
 _WINDOW_GONE = {("turtle", "Terminator"), ("_tkinter", "TclError"), ("pygame", "error")}
 STOPPING = b"stopping\n"    # the agent's note on the channel when the student pressed Stop
+# Written by scripts/build_sandbox_env.sh into the sandbox environment (sys.prefix).
+_PACKAGES_FILE = ("share", "pyplay", "packages.txt")
+_PREBUILT_CACHE = ("share", "pyplay", "cache")
 
 
 def _report(channel: socket.socket, message: dict[str, str]) -> None:
@@ -98,6 +101,8 @@ def _install_excepthook(channel: socket.socket, entry_dir: str) -> None:
         if limit:
             _report(channel, {"limit": limit})
         traceback.print_exception(kind, value, _user_traceback(tb, entry_dir))
+        if isinstance(value, ModuleNotFoundError) and value.name:
+            _hint_available(value.name)
     sys.excepthook = hook
 
 
@@ -108,6 +113,57 @@ def _size_turtle_window(width: int, height: int) -> None:
     turtle = sys.modules.get("turtle")     # pre-imported by the turtle zygote; else nothing to do
     if turtle is not None:
         turtle._CFG.update(width=width, height=height)
+
+
+def _hint_available(missing: str) -> None:
+    """After the usual traceback, one line naming what can be imported here: a desktop's
+    `pip install` is not something the student can do (list: build_sandbox_env.sh)."""
+    try:
+        with open(os.path.join(sys.prefix, *_PACKAGES_FILE), encoding="utf-8") as listing:
+            packages = listing.read().strip()
+    except OSError:
+        return
+    top = missing.partition(".")[0]
+    print(f"pyplay: {top!r} is not installed here. Besides your own files and Python's standard library "
+          f"you can import: {packages}.", file=sys.stderr)
+
+
+class _LinkCacheOnImport:
+    """A meta path finder that finds nothing: on the program's first ``import <package>`` it
+    links the cache built at make time into the run's empty cache folder, then steps aside.
+
+    matplotlib lists the machine's fonts on its first import (~0.5 s in gVisor) into
+    $XDG_CACHE_HOME/matplotlib, which must be writable (a read-only MPLCONFIGDIR makes it
+    warn and build the list again elsewhere).  Linked only on import, nothing appears in
+    /tmp for the programs that do not use the package."""
+
+    def __init__(self, package: str, prebuilt: str) -> None:
+        self.package, self.prebuilt = package, prebuilt
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == self.package:
+            sys.meta_path.remove(self)
+            _link_cache(self.prebuilt, os.path.join(os.environ.get("XDG_CACHE_HOME", "/tmp/.cache"), name))
+
+
+def _link_cache(prebuilt: str, folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(prebuilt):
+            if not os.path.lexists(os.path.join(folder, name)):
+                os.symlink(os.path.join(prebuilt, name), os.path.join(folder, name))
+    except OSError:
+        pass  # the package builds its own cache, as on a desktop's first run
+
+
+def _offer_prebuilt_caches() -> None:
+    caches = os.path.join(sys.prefix, *_PREBUILT_CACHE)
+    try:
+        packages = os.listdir(caches)
+    except OSError:
+        return
+    for package in packages:
+        sys.meta_path.insert(0, _LinkCacheOnImport(package, os.path.join(caches, package)))
 
 
 def _limit_myself(limits: dict[str, int]) -> None:
@@ -308,6 +364,7 @@ def _run(channel: socket.socket, mode: str) -> None:
     """A launcher: warm up, say ready, run the program when the agent says go."""
     os.set_inheritable(channel.fileno(), False)
     _finish_warm_up(mode)
+    _offer_prebuilt_caches()
     channel.sendall(b"ready\n")
     go = _wait_for_go(channel)
     entry = go["entry"]

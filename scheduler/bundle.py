@@ -21,11 +21,12 @@ AUDIO_SOCKET = SOCKET_DIR + "/audio.sock"     # pygame runs' sound, Opus (sandbo
 WORKSPACE = "/workspace"
 
 # Host paths a program may read: libraries, tools a student's os.system() might call,
-# fonts, X keymaps for Xvnc, Tk's scripts, terminfo, time zones.  Nothing else.
+# fonts, X keymaps for Xvnc, Tk's scripts, terminfo, time zones, and the General MIDI
+# instruments (freepats) that SDL_mixer's timidity plays .mid files with.  Nothing else.
 HOST_READ_ONLY = (
     "/usr/bin", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/share/fonts",
     "/usr/share/X11", "/usr/share/tcltk", "/usr/share/terminfo", "/usr/share/zoneinfo",
-    "/usr/share/fontconfig", "/usr/share/tigervnc",
+    "/usr/share/fontconfig", "/usr/share/tigervnc", "/usr/share/midi",
 )
 # CAP_SYS_ADMIN (inside gVisor, for the agent's own processes only) gives each run a SysV IPC
 # namespace of its own; the student's launcher drops every capability with its uid.

@@ -2,7 +2,8 @@
 # Builds one part of build/sandbox/, the read-only environment mounted into every sandbox:
 #
 #   python  build/sandbox/python  a relocatable copy of a Python 3.10 prefix (/opt/pyplay/python)
-#   env     build/sandbox/env     a venv layout with pygame-ce + ptyprocess   (/opt/pyplay/env)
+#   env     build/sandbox/env     a venv layout with pygame-ce, ptyprocess and the classroom
+#                                 packages (sandbox-requirements.txt)       (/opt/pyplay/env)
 #   rootfs  build/sandbox/rootfs  the sandbox's root directory: mount points and a minimal /etc
 #
 # usage: build_sandbox_env.sh python|env|rootfs OUT_DIR [PYTHON310_PREFIX]
@@ -105,12 +106,33 @@ install_packages() {
 # symlinks only resolve inside a sandbox).
 check_env() {
     local out="$1" site="$2"
-    env -i PATH=/usr/bin:/bin PYGAME_HIDE_SUPPORT_PROMPT=1 SDL_VIDEODRIVER=dummy \
+    env -i PATH=/usr/bin:/bin PYGAME_HIDE_SUPPORT_PROMPT=1 SDL_VIDEODRIVER=dummy MPLBACKEND=Agg \
         "$out/python/bin/python3.10" -I -c "
 import sys; sys.path.insert(0, '$site')
 import pygame, ptyprocess
 pygame.display.init(); pygame.font.init(); pygame.font.SysFont('dejavusans', 12)
-" || die "pygame or ptyprocess does not import with the copied Python 3.10"
+import numpy, PIL.Image, colorama, termcolor, rich, freegames, matplotlib.backends.backend_tkagg
+" || die "a package of sandbox-requirements.txt does not import with the copied Python 3.10"
+}
+
+# What the launcher names when a program imports a package we do not ship: the import
+# names marked '# for students:' in sandbox-requirements.txt.
+write_package_list() {
+    local share="$1"
+    mkdir -p "$share"
+    sed -n '/^[^#]/s/.*# for students: *//p' "$here/sandbox-requirements.txt" | paste -sd, - | sed 's/,/, /g' \
+        > "$share/packages.txt"
+    [ -s "$share/packages.txt" ] || die "no '# for students:' line in sandbox-requirements.txt"
+}
+
+# matplotlib's font list, built now so a first plot does not scan the fonts (launcher.py links it).
+build_font_cache() {
+    local out="$1" site="$2" cache="$3" scratch
+    scratch="$(mktemp -d)"
+    env -i PATH=/usr/bin:/bin HOME="$scratch" MPLCONFIGDIR="$scratch/mpl" \
+        "$out/python/bin/python3.10" -I "$here/mpl_font_cache.py" "$site" "$cache/matplotlib" \
+        || { rm -rf "$scratch"; die "matplotlib's font list could not be built"; }
+    rm -rf "$scratch"
 }
 
 build_env() {
@@ -126,8 +148,13 @@ build_env() {
     for name in python python3 python3.10; do
         ln -s "$MOUNT_PYTHON/bin/python3.10" "$new/bin/$name"
     done
-    install_packages "$src" "$new/lib/python3.10/site-packages"
-    check_env "$out" "$new/lib/python3.10/site-packages"
+    local site="$new/lib/python3.10/site-packages"
+    install_packages "$src" "$site"
+    # pip --target puts console scripts (shebangs naming the build's Python) and man pages here.
+    rm -rf "$site/bin" "$site/share"
+    check_env "$out" "$site"
+    write_package_list "$new/share/pyplay"
+    build_font_cache "$out" "$site" "$new/share/pyplay/cache"
     swap_in "$new" "$final"
 }
 
@@ -155,6 +182,9 @@ EOF
     cp -a /etc/fonts "$etc/fonts"
     ln -s /usr/share/zoneinfo/UTC "$etc/localtime"
     copy_alternatives "$etc/alternatives"
+    # SDL_mixer's timidity reads /etc/timidity/freepats.cfg (freepats' instruments, mounted
+    # from /usr/share/midi) to play .mid files.
+    if [ -d /etc/timidity ]; then cp -a /etc/timidity "$etc/timidity"; fi
     chmod 0644 "$etc"/{passwd,group,hosts,hostname,nsswitch.conf,ld.so.cache}
 }
 
@@ -189,7 +219,7 @@ build_rootfs() {
     # missing ones in this host directory at every start; made here, the root stays as built.
     mkdir -p "$new"/{usr,opt/pyplay,workspace,tmp,proc,dev,run,home}
     mkdir -p "$new"/usr/{bin,lib,lib64,libexec,sbin,share} \
-             "$new"/usr/share/{fonts,X11,tcltk,terminfo,zoneinfo,fontconfig,tigervnc} \
+             "$new"/usr/share/{fonts,X11,tcltk,terminfo,zoneinfo,fontconfig,tigervnc,midi} \
              "$new"/opt/pyplay/{python,env,agent/sandbox} "$new"/run/pyplay "$new"/dev/{pts,shm}
     chmod 1777 "$new/tmp"
     ln -s usr/bin "$new/bin"

@@ -1,5 +1,5 @@
 """A run in pygame or turtle mode through the real service: its terminal output is collected
-in the background while a test drives its display over RFB (test_display, test_real_programs,
+in the background while a test drives its display over RFB (test_display, tests/fidelity,
 test_resume)."""
 from __future__ import annotations
 
