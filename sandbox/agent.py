@@ -142,9 +142,8 @@ class Agent:
         return {**env, **no_display.environment()} if not modes.has_display(self.mode) else env
 
     async def _listen_for_display_requests(self) -> None:
-        if self.no_display is not None:
-            self.no_display.close()
-        self.no_display = await no_display.listen(self.on_display_request)
+        if self.no_display is None:   # an abstract socket: it outlives the resets of /tmp
+            self.no_display = await no_display.listen(self.on_display_request)
 
     def on_display_request(self) -> None:
         """Once per run: the program asked for a window that python mode does not have."""

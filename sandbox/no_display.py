@@ -6,13 +6,10 @@ fails as it would on a machine with no X server) and tells the agent, which writ
 clear line into the student's terminal instead of a wall of SDL and ALSA noise.
 """
 import asyncio
-import contextlib
-import os
 from typing import Callable, Dict
 
-from sandbox.display import X11_SOCKET_DIR, ensure_x11_socket_dir
-
 DISPLAY_NUMBER = 0
+ABSTRACT_SOCKET = f"\0/tmp/.X11-unix/X{DISPLAY_NUMBER}"
 NOTICE = (b"\r\n\x1b[33mpyplay: this program opens a window, but Mode is \"Python\", which has no "
           b"display. Choose Auto (or Pygame/Turtle) and press Run again.\x1b[0m\r\n")
 
@@ -24,17 +21,12 @@ def environment() -> Dict[str, str]:
 
 
 async def listen(on_request: Callable[[], None]) -> asyncio.AbstractServer:
-    """Listen where display :0's socket goes; ``on_request()`` per connection.  Called again
-    after each reset, which empties /tmp (the old socket file goes with it)."""
-    ensure_x11_socket_dir()
-    path = os.path.join(X11_SOCKET_DIR, f"X{DISPLAY_NUMBER}")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+    """Listen where display :0 is looked for first, ``on_request()`` per connection.
 
+    An abstract socket (libxcb tries ``@/tmp/.X11-unix/X0`` before the file): nothing is
+    made in /tmp, which must be empty at the start of every run."""
     async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         on_request()
         writer.close()
 
-    server = await asyncio.start_unix_server(refuse, path)
-    os.chmod(path, 0o777)   # the student's uid connects, as to any X server's socket
-    return server
+    return await asyncio.start_unix_server(refuse, ABSTRACT_SOCKET)

@@ -37,7 +37,8 @@ async def test_consul_peers_find_a_live_replica_by_its_tag(consul: FakeConsul) -
     peers = ConsulPeers(config, NomadSettings(consul_addr=consul.address, consul_token="secret"))
     assert await peers.address("e5f6a7b8") == "127.0.0.1:18002"
     assert await peers.address("a1b2c3d4") == "127.0.0.1:18001"
-    assert "GET /v1/health/service/pyplay-internal?tag=replica%3Ae5f6a7b8" in consul.requests
+    # A stale read: any Consul server answers, not only the leader (scheduler/nomad/consul.py).
+    assert "GET /v1/health/service/pyplay-internal?tag=replica%3Ae5f6a7b8&stale=" in consul.requests
 
 
 async def test_a_replica_whose_check_fails_or_is_unknown_is_not_found(consul: FakeConsul) -> None:

@@ -32,7 +32,8 @@ def test_args_env_ports_and_limits_come_from_the_jobspec():
     args = run_args("pygame")
     image = args.index("pyplay/sandbox:test")
     options, agent = args[:image], args[image + 1:]
-    assert agent[:6] == ["--listen", "tcp:0.0.0.0:7000", "--vnc-listen", "tcp:0.0.0.0:5900", "--mode", "pygame"]
+    assert agent[:8] == ["--listen", "tcp:0.0.0.0:7000", "--vnc-listen", "tcp:0.0.0.0:5900",
+                         "--audio-listen", "tcp:0.0.0.0:5910", "--mode", "pygame"]
     assert options[options.index("--runtime") + 1] == "runsc"
     for option in ("--read-only", "--security-opt=no-new-privileges", "--ulimit=nofile=256:256",
                    "--memory=768m", "--memory-reservation=640m", "--cpu-shares=500",
