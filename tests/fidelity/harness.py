@@ -25,7 +25,7 @@ PROGRAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs")
 # The mode our tkinter and matplotlib programs ask for: `auto`, which gives them the Tk display
 # (`turtle` mode) as it gives any program importing tkinter or matplotlib.
 TK_MODE = "auto"
-FRAME_SECONDS = 20.0      # how long a program may take to show the frames it owes (busy 2-core CI)
+FRAME_SECONDS = 40.0      # how long a program may take to show the frames it owes (busy 2-core CI)
 OUTPUT_SECONDS = 20.0
 END_SECONDS = 30.0        # a program that ends by itself, once played
 RETRY_SECONDS = 3.0       # a student who sees nothing happen tries again after this
