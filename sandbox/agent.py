@@ -142,8 +142,12 @@ class Agent:
         return {**env, **no_display.environment()} if not modes.has_display(self.mode) else env
 
     async def _listen_for_display_requests(self) -> None:
-        if self.no_display is None:   # an abstract socket: it outlives the resets of /tmp
+        if self.no_display is not None:   # an abstract socket: it outlives the resets of /tmp
+            return
+        try:
             self.no_display = await no_display.listen(self.on_display_request)
+        except OSError as error:   # taken (an agent run outside a sandbox, a host X server): no notice
+            print(f"agent: python mode will not notice window requests: {error}", file=sys.stderr)
 
     def on_display_request(self) -> None:
         """Once per run: the program asked for a window that python mode does not have."""
