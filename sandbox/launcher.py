@@ -201,6 +201,18 @@ def _initialise_pygame_display() -> None:
         display.init()
 
 
+def _load_sound_libraries() -> None:
+    """SDL's audio start-up loads libpulse when the program's pygame.init() runs; loading it
+    here takes that part off the first frame.  Best effort: SDL loads it itself otherwise."""
+    if "pygame" not in sys.modules or not os.environ.get("PULSE_SERVER"):
+        return
+    for name in ("libpulse.so.0", "libpulse-simple.so.0"):
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            return
+
+
 def _import_for(mode: str) -> None:
     """The zygote's share of the warm-up: imports only (no X connection survives a fork).
     pyplay's own modules are only borrowed for it: forgotten again, the program cannot import them."""
@@ -222,6 +234,7 @@ def _finish_warm_up(mode: str) -> None:
         _focus_like_a_window_manager()
     elif mode == "pygame":
         _initialise_pygame_display()
+        _load_sound_libraries()
 
 
 # --- the zygote ----------------------------------------------------------------------
