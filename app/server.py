@@ -158,7 +158,7 @@ def _add_run_socket(app: Sanic, services: Services, kind: str, has: Callable[[Ru
     async def run_socket(request: Request, ws: WebsocketImplProtocol, run_id: str) -> None:
         owner = services.owner_elsewhere(run_id)
         if owner is not None:
-            await _forward_display(services, owner, request, ws)
+            await _forward_run_socket(services, owner, request, ws)
             return
         run = services.registry.check_ticket(run_id, request.args.get("ticket", ""))
         if run is None or not has(run):
@@ -170,13 +170,13 @@ def _add_run_socket(app: Sanic, services: Services, kind: str, has: Callable[[Ru
                             name=f"{kind}_socket")
 
 
-async def _forward_display(services: Services, owner: str, request: Request, ws: WebsocketImplProtocol) -> None:
+async def _forward_run_socket(services: Services, owner: str, request: Request, ws: WebsocketImplProtocol) -> None:
     assert services.forwarder is not None
     path = request.path + (f"?{request.query_string}" if request.query_string else "")
     try:
         peer = await services.forwarder.open(owner, path, request.ctx.client, subprotocol="binary")
     except PeerGone as error:
-        log.warning("display_owner_gone", owner=owner, error=str(error))
+        log.warning("run_socket_owner_gone", owner=owner, error=str(error))
         await ws.close(code=GONE_CLOSE, reason="the server running this program is gone")
         return
     services.forwarder.counters["forwarded_displays"] += 1

@@ -13,6 +13,7 @@ import pytest
 from testkit.containers import ContainerSandboxHost, usable_engine
 from testkit.docker_engine import DockerEngine
 from testkit.service import Service
+from testkit.waiting import until_sync
 from tests.scheduler.nomad.fake_cluster import FakeCluster
 from tests.scheduler.nomad.openapi_spec import SPEC_PATH, NomadSpec
 
@@ -82,4 +83,6 @@ def nomad_service(container_cluster: FakeCluster) -> Iterator[Service]:
     log = service.log()
     service.cleanup()
     assert code == 0, f"service exited with {code}: {log[-2000:]}"
-    assert container_cluster.live_sandboxes() == [], "the service's sandboxes were not purged"
+    # Nomad stops a purged job's allocation after the purge answers (the fake does too): wait
+    # for the containers to go, as an operator would, rather than look at once.
+    until_sync(lambda: container_cluster.live_sandboxes() == [], 60, "the service's sandboxes to be purged")

@@ -10,7 +10,7 @@ from testkit.client import connect, next_json, run_program
 from testkit.opus import decode_all, rms
 from testkit.rfb import KEY_SPACE
 from testkit.waiting import until
-from tests.e2e.display_run import PYGAME_FILL, start
+from tests.e2e.display_run import PYGAME_FILL, space_turns_the_fill_orange, start
 from tests.e2e.test_display import TURTLE_SQUARE
 from tests.e2e.test_sound import TONE_GAME, listen
 
@@ -32,9 +32,7 @@ async def test_pygame_frame_over_rfb_takes_a_key(nomad_service):
     run = await start(nomad_service, PYGAME_FILL)
     rfb = await run.rfb()
     try:
-        await rfb.wait_for(lambda c: c.width == 320 and c.is_uniform((30, 144, 255)), 60, "a 320x240 blue frame")
-        await rfb.key(KEY_SPACE, True)
-        await rfb.wait_for(lambda c: c.is_uniform((255, 140, 0)), 10, "orange while space is held")
+        await space_turns_the_fill_orange(rfb, first_frame_seconds=60)
         await rfb.key(KEY_SPACE, False)
         await run.wait_output("KEYDOWN space")
     finally:

@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from testkit.client import connect, next_json
-from testkit.rfb import RFBClient
+from testkit.rfb import KEY_SPACE, RFBClient
 
 
 class DisplayRun:
@@ -79,6 +79,16 @@ async def start(service, program: str, mode: str = "auto", files=(), **extra) ->
     started = await next_json(ws, timeout=30)
     assert started["type"] == "started", started
     return DisplayRun(service, ws, started)
+
+
+BLUE, ORANGE = (30, 144, 255), (255, 140, 0)
+
+
+async def space_turns_the_fill_orange(rfb: RFBClient, first_frame_seconds: float = 30) -> None:
+    """PYGAME_FILL's blue 320x240 frame, orange while space is held (real X input: held keys)."""
+    await rfb.wait_for(lambda c: c.width == 320 and c.is_uniform(BLUE), first_frame_seconds, "a 320x240 blue frame")
+    await rfb.key(KEY_SPACE, True)
+    await rfb.wait_for(lambda c: c.is_uniform(ORANGE), 10, "orange while space is held")
 
 
 PYGAME_FILL = """

@@ -7,7 +7,7 @@ import pytest
 import websockets
 
 from testkit.rfb import COPY_RECT, KEY_SPACE, RAW, RFBClient
-from tests.e2e.display_run import PYGAME_FILL, start
+from tests.e2e.display_run import PYGAME_FILL, space_turns_the_fill_orange, start
 
 KEY_A = 0x61
 
@@ -28,9 +28,7 @@ async def test_pygame_sees_held_keys_keydown_names_and_mouse_clicks(display_serv
     run = await start(display_service, PYGAME_FILL)
     rfb = await run.rfb()
     try:
-        await rfb.wait_for(lambda c: c.width == 320 and c.is_uniform((30, 144, 255)), 30, "blue")
-        await rfb.key(KEY_SPACE, True)
-        await rfb.wait_for(lambda c: c.is_uniform((255, 140, 0)), 10, "orange while space is held")
+        await space_turns_the_fill_orange(rfb)
         # An observation window: no key repeat or lost key state turns it blue while space is down.
         await rfb.stays(lambda c: c.is_uniform((255, 140, 0)), 0.3, "orange while space is still held")
         await rfb.key(KEY_SPACE, False)

@@ -7,8 +7,9 @@ at the desktop's origin), so the test knows where a student would click."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from typing import Dict, Tuple
+from typing import AsyncIterator, Dict, Tuple
 
 from testkit.rfb import RFBClient
 from tests.e2e.display_run import DisplayRun, start
@@ -28,12 +29,18 @@ def places(run: DisplayRun) -> Dict[str, Tuple[int, int]]:
     return {name: (int(x), int(y)) for name, x, y in re.findall(r"at (\S+) (\d+) (\d+)", text)}
 
 
-async def settled_display(run: DisplayRun) -> RFBClient:
-    """The viewer, once the window is up (the relay greets it then) and Tk has its focus."""
+@contextlib.asynccontextmanager
+async def driven(run: DisplayRun) -> AsyncIterator[RFBClient]:
+    """The viewer, once the window is up (the relay greets it then) and Tk has its focus; the
+    run is stopped after, and must say so."""
     rfb = await run.rfb()
-    await rfb.wait_for(lambda c: c.updates > 0, 30, "a first picture")
-    await asyncio.sleep(0.5)   # Tk moves its focus a moment after drawing (docs/display.md)
-    return rfb
+    try:
+        await rfb.wait_for(lambda c: c.updates > 0, 30, "a first picture")
+        await asyncio.sleep(0.5)   # Tk moves its focus a moment after drawing (docs/display.md)
+        yield rfb
+    finally:
+        await rfb.close()
+    assert (await run.stop())["reason"] == "stopped"
 
 
 CALCULATOR = WHERE + '''
@@ -73,8 +80,7 @@ async def test_a_calculator_takes_clicks_and_typed_text(display_service):
     assert run.started["mode"] == "turtle", "auto gives a tkinter program the Tk display"
     await run.wait_output("at display")
     at = places(run)
-    rfb = await settled_display(run)
-    try:
+    async with driven(run) as rfb:
         for key in "7+8=":
             await rfb.click(*at[key])
         await run.wait_output("result 15")
@@ -83,9 +89,6 @@ async def test_a_calculator_takes_clicks_and_typed_text(display_service):
         await rfb.type_text("6*7")
         await rfb.click(*at["="])
         await run.wait_output("result 42")
-    finally:
-        await rfb.close()
-    assert (await run.stop())["reason"] == "stopped"
 
 
 TODO_LIST = WHERE + '''
@@ -126,8 +129,7 @@ async def test_a_todo_list_adds_typed_items_and_removes_the_selected_one(display
     run = await start(display_service, TODO_LIST)
     await run.wait_output("at done")
     at = places(run)
-    rfb = await settled_display(run)
-    try:
+    async with driven(run) as rfb:
         await rfb.type_text("milk")
         await rfb.press(KEY_RETURN)
         await run.wait_output("items ['milk']")
@@ -139,9 +141,6 @@ async def test_a_todo_list_adds_typed_items_and_removes_the_selected_one(display
         await rfb.click(list_x, first_row)
         await rfb.click(*at["done"])
         await run.wait_output("items ['eggs']")
-    finally:
-        await rfb.close()
-    assert (await run.stop())["reason"] == "stopped"
 
 
 PAINT = WHERE + '''
@@ -171,8 +170,7 @@ async def test_a_paint_program_draws_where_the_mouse_drags_and_its_slider_moves(
     run = await start(display_service, PAINT)
     await run.wait_output("at slider")
     at = places(run)
-    rfb = await settled_display(run)
-    try:
+    async with driven(run) as rfb:
         canvas_x, canvas_y = at["canvas"]
         area = (canvas_x - 150, canvas_y - 100, 300, 200)
         await rfb.wait_for(lambda c: c.count_colour((255, 255, 255), 0, area) > 50000, 30, "a white canvas")
@@ -185,9 +183,6 @@ async def test_a_paint_program_draws_where_the_mouse_drags_and_its_slider_moves(
         slider_x, slider_y = at["slider"]
         await rfb.click(slider_x + 140, slider_y + 8)    # the trough right of the knob: one step up
         await run.wait_output("size 5")
-    finally:
-        await rfb.close()
-    assert (await run.stop())["reason"] == "stopped"
 
 
 DIALOGS = WHERE + '''
@@ -219,8 +214,7 @@ async def test_messagebox_simpledialog_and_filedialog_take_keys_with_no_window_m
     run = await start(display_service, DIALOGS)
     await run.wait_output("at Save")
     at = places(run)
-    rfb = await settled_display(run)
-    try:
+    async with driven(run) as rfb:
         for button, typed, expected in (("Ask", "", "answer True"), ("Name", "Ada", "name Ada"),
                                         ("Save", "notes.txt", "path /workspace/notes.txt")):
             await rfb.click(*at[button])
@@ -229,9 +223,6 @@ async def test_messagebox_simpledialog_and_filedialog_take_keys_with_no_window_m
                 await rfb.type_text(typed)
             await rfb.press(KEY_RETURN)
             await run.wait_output(expected)
-    finally:
-        await rfb.close()
-    assert (await run.stop())["reason"] == "stopped"
 
 
 TWO_WINDOWS = """
@@ -262,12 +253,8 @@ async def test_two_toplevels_are_side_by_side_and_both_take_clicks(display_servi
     at = {name: (int(x), int(y)) for name, x, y in
           re.findall(r"on screen (\S+) (\d+) (\d+)", bytes(run.output).decode())}
     assert abs(at["main"][0] - at["second"][0]) > 100, f"side by side, not on top of each other: {at}"
-    rfb = await settled_display(run)
-    try:
+    async with driven(run) as rfb:
         await rfb.click(*at["main"])
         await run.wait_output("clicked main")
         await rfb.click(*at["second"])
         await run.wait_output("clicked second")
-    finally:
-        await rfb.close()
-    assert (await run.stop())["reason"] == "stopped"
