@@ -3,18 +3,26 @@
 - key -> sound: a key sent on the session socket until the decoded sound is loud, beside the
   same key's printed echo (the terminal's own latency, measured in the same runs);
 - Stop -> silence: `stop` until the listener's sound is quiet;
-- bandwidth: kbit/s while a tone plays and while the program is silent.
+- a sound played as the program starts: `Sound.play()` right after pygame.init() until it is
+  loud at a listener that connects on `started`, as the IDE does (the sound device opened ahead
+  and the sink kept awake: before, the first ~2 s of a program's sound came up to 2 s late);
+- bandwidth: kbit/s while a tone plays and while the program is silent;
+- CPU: the service and every sandbox, while a 30 fps game plays music, against the same game
+  silent, both listened to, and the music with nobody listening.
 Replit documents 100-300 ms of added latency for its sound; Guacamole sends ~280 ms chunks."""
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import statistics
 import time
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import websockets
 
+from bench.classroom_sim import ProcessTree
 from bench.stats import summary_row, table
 from testkit.client import connect, next_json, read_until
 from testkit.opus import OpusDecoder, rms
@@ -39,6 +47,42 @@ for line in sys.stdin:
     print('beep', flush=True)
 """
 LOUD = 2000
+START_TONE = """
+import array, math, time
+import pygame
+pygame.init()
+rate, _, channels = pygame.mixer.get_init()
+wave = array.array('h', [int(12000 * math.sin(2 * math.pi * 440 * i / rate))
+                         for i in range(rate) for _ in range(channels)])
+tone = pygame.mixer.Sound(buffer=wave.tobytes())
+tone.play()
+print('playing', flush=True)
+time.sleep(3)
+"""
+MUSIC_GAME = """
+import os, select, sys
+import pygame, pygame.examples
+pygame.init()
+screen = pygame.display.set_mode((320, 240))
+music = os.path.join(os.path.dirname(pygame.examples.__file__), 'data', 'house_lo.ogg')
+clock, x = pygame.time.Clock(), 0
+print('ready', flush=True)
+while True:
+    if select.select([sys.stdin], [], [], 0)[0]:
+        sys.stdin.readline()
+        pygame.mixer.music.load(music)
+        pygame.mixer.music.play(-1)
+        print('music', flush=True)
+    pygame.event.pump()
+    x = (x + 2) % 320
+    screen.fill((30, 144, 255))
+    pygame.draw.circle(screen, (255, 255, 255), (x, 120), 20)
+    pygame.display.flip()
+    clock.tick(30)
+"""
+CPU_SECONDS = 5.0
+CPU_ROWS = ("silent, sound off (SDL's dummy driver)", "silent, listened to", "music, listened to",
+            "music, nobody listening")
 
 
 class Listener:
@@ -71,12 +115,71 @@ class Listener:
         raise TimeoutError("the sound never changed")
 
 
-async def _start(service: Service, ws):
-    await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [{"path": "main.py", "text": BEEPER}]}))
+async def _start(service: Service, ws, program: str = BEEPER, ready: bytes = b"ready"):
+    await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [{"path": "main.py", "text": program}]}))
     started = await next_json(ws, 60)
-    await read_until(ws, b"ready", 30)
+    await read_until(ws, ready, 30)
+    return _sound_socket(service, started)
+
+
+def _sound_socket(service: Service, started: dict):
     return websockets.connect(f"ws://127.0.0.1:{service.port}{started['display']['audio']}",
                               subprotocols=["binary"], max_size=None)
+
+
+async def _start_sounds(service: Service, ws, runs: int) -> List[float]:
+    """Sound.play() as the program starts -> loud at a listener connected on `started`, from the
+    moment its print right after play() reaches the session socket."""
+    delays = []
+    for _ in range(runs):
+        sent = time.monotonic()
+        await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [{"path": "main.py", "text": START_TONE}]}))
+        started = await next_json(ws, 60)
+        async with _sound_socket(service, started) as sound:
+            listener = Listener(sound)
+            await read_until(ws, b"playing", 30)
+            printed = time.monotonic()
+            delays.append(sent + await listener.until(True, sent) - printed)
+            await _stop(ws, listener)
+    return delays
+
+
+async def _cpu_percent(tree: ProcessTree, seconds: float = CPU_SECONDS) -> float:
+    before, began = tree.cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)
+    return 100 * (tree.cpu_seconds() - before) / (time.monotonic() - began)
+
+
+async def _music_cpu(service: Service, ws, runs: int) -> Dict[str, List[float]]:
+    """% of a core for the whole service, in one run each: the game with sound off (SDL's dummy
+    driver: what it cost before there was sound), then silent and with music while listened to,
+    then the music with the listener gone."""
+    tree = ProcessTree(service.process.pid)
+    cpu: Dict[str, List[float]] = {name: [] for name in CPU_ROWS}
+    for _ in range(runs):
+        await _start(service, ws, "import os\nos.environ['SDL_AUDIODRIVER'] = 'dummy'\n" + MUSIC_GAME)
+        await asyncio.sleep(1)
+        cpu[CPU_ROWS[0]].append(await _cpu_percent(tree))
+        await _stop_run(ws)
+        async with await _start(service, ws, MUSIC_GAME) as socket:
+            listener = Listener(socket)
+            await asyncio.sleep(1)
+            cpu[CPU_ROWS[1]].append(await _cpu_percent(tree))
+            await ws.send(json.dumps({"type": "stdin", "data": "\r"}))
+            await read_until(ws, b"music", 10)
+            await listener.until(True, time.monotonic())
+            cpu[CPU_ROWS[2]].append(await _cpu_percent(tree))
+            listener.task.cancel()
+        await asyncio.sleep(1)
+        cpu[CPU_ROWS[3]].append(await _cpu_percent(tree))
+        await _stop_run(ws)
+    return cpu
+
+
+async def _stop_run(ws) -> None:
+    await ws.send(json.dumps({"type": "stop"}))
+    while (await next_json(ws, 30))["type"] != "exit":
+        pass
 
 
 async def _keys(service: Service, ws, rounds: int) -> Tuple[List[float], List[float], float, float]:
@@ -127,33 +230,52 @@ async def _stops(service: Service, ws, runs: int) -> List[float]:
     return stops
 
 
-async def measure(rounds: int, stop_runs: int) -> Tuple[List[float], List[float], List[float], Tuple[float, float]]:
-    service = Service({"PYPLAY_POOL_PYTHON": "0", "PYPLAY_POOL_PYGAME": "1"}).start()
+@dataclasses.dataclass
+class Measured:
+    keys: List[float]
+    echoes: List[float]
+    stops: List[float]
+    start_sounds: List[float]
+    tone_kbps: float
+    silent_kbps: float
+    cpu: Dict[str, List[float]]
+
+
+async def measure(rounds: int, runs: int) -> Measured:
+    service = Service({"PYPLAY_POOL_PYTHON": "0", "PYPLAY_POOL_TURTLE": "0", "PYPLAY_POOL_PYGAME": "1"}).start()
     try:
         ws = await connect(service.url)
         keys, echoes, tone_kbps, silent_kbps = await _keys(service, ws, rounds)
-        stops = await _stops(service, ws, stop_runs)
+        stops = await _stops(service, ws, runs)
+        start_sounds = await _start_sounds(service, ws, runs)
+        cpu = await _music_cpu(service, ws, max(1, runs // 3))
         await ws.close()
     finally:
         service.stop()
         service.cleanup()
-    return keys, echoes, stops, (tone_kbps, silent_kbps)
+    return Measured(keys, echoes, stops, start_sounds, tone_kbps, silent_kbps, cpu)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--stops", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    keys, echoes, stops, (tone_kbps, silent_kbps) = asyncio.run(measure(args.rounds, args.stops))
-    base = sorted(echoes)[len(echoes) // 2]
-    rows = [summary_row("key -> its printed echo (baseline)", echoes, base),
-            summary_row("key -> its sound at the listener", keys, base),
-            summary_row("stop -> silence at the listener", stops, base)]
+    m = asyncio.run(measure(args.rounds, args.runs))
+    base = statistics.median(m.echoes)
+    rows = [summary_row("key -> its printed echo (baseline)", m.echoes, base),
+            summary_row("key -> its sound at the listener", m.keys, base),
+            summary_row("Sound.play() at the program's start -> heard (from its print)", m.start_sounds, base),
+            summary_row("stop -> silence at the listener", m.stops, base)]
     print(table("sound of a pygame run", rows, ["what", "n", "median ms", "p95 ms", "vs baseline"]))
-    print(f"bandwidth: {tone_kbps:.0f} kbit/s while a tone plays, {silent_kbps:.0f} kbit/s while silent "
+    print(f"bandwidth: {m.tone_kbps:.0f} kbit/s while a tone plays, {m.silent_kbps:.0f} kbit/s while silent "
           f"(a school network's budget: 128 kbit/s per student)")
-
+    off, silent = (statistics.median(m.cpu[name]) for name in CPU_ROWS[:2])
+    print(table(f"CPU of the service and its sandboxes, % of one core over {CPU_SECONDS:g} s windows, "
+                "a 30 fps game (one warm spare sandbox idles beside it)",
+                [[name, len(values), f"{statistics.median(values):.1f}", f"{statistics.median(values) - off:+.1f}",
+                  f"{statistics.median(values) - silent:+.1f}"] for name, values in m.cpu.items()],
+                ["game", "n", "median % CPU", "vs sound off (baseline)", "vs silent"]))
 
 if __name__ == "__main__":
     main()

@@ -55,15 +55,14 @@ class Desktop:
         self._watcher = await self._helper("sandbox.display", "watch", stdout=asyncio.subprocess.PIPE)
         self._closer = await self._helper("sandbox.desktop", "closer", stdin=asyncio.subprocess.PIPE,
                                           stdout=asyncio.subprocess.PIPE)
-        assert self._closer.stdout is not None
-        # Both start at once; when the closer is connected to X the watcher is about there too.
-        await asyncio.wait_for(self._closer.stdout.readline(), HELPER_START_SECONDS)
+        # All start at once; when the closer is connected to X the watcher is about there too.
+        started = [self._closer]
         if self.audio_path is not None:
             self._sound = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "sandbox.sound", "serve", self.audio_path,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-            assert self._sound.stdout is not None
-            await asyncio.wait_for(self._sound.stdout.readline(), HELPER_START_SECONDS)
+            started.append(self._sound)
+        await asyncio.wait_for(asyncio.gather(*(_first_line(helper) for helper in started)), HELPER_START_SECONDS)
         asyncio.ensure_future(self._follow_sizes(on_size))
 
     async def _helper(self, module: str, command: str, stdin: int = asyncio.subprocess.DEVNULL,
@@ -102,6 +101,12 @@ class Desktop:
             self.pulse.kill()
             self.pulse.wait()
         display.stop_xvnc(self.xvnc, grace=0.2)
+
+
+async def _first_line(helper: asyncio.subprocess.Process) -> bytes:
+    """A helper's first line: it is ready."""
+    assert helper.stdout is not None
+    return await helper.stdout.readline()
 
 
 def _start_sound_server() -> Optional[subprocess.Popen]:

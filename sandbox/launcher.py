@@ -33,7 +33,7 @@ import traceback
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import types
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,6 +50,7 @@ STOPPING = b"stopping\n"    # the agent's note on the channel when the student p
 # Written by scripts/build_sandbox_env.sh into the sandbox environment (sys.prefix).
 _PACKAGES_FILE = ("share", "pyplay", "packages.txt")
 _PREBUILT_CACHE = ("share", "pyplay", "cache")
+_MIXER_AHEAD: dict[str, Any] = {}   # sandbox/mixer_ahead.py's names, loaded by the pygame zygote
 
 
 def _report(channel: socket.socket, message: dict[str, str]) -> None:
@@ -201,16 +202,14 @@ def _initialise_pygame_display() -> None:
         display.init()
 
 
-def _load_sound_libraries() -> None:
-    """SDL's audio start-up loads libpulse when the program's pygame.init() runs; loading it
-    here takes that part off the first frame.  Best effort: SDL loads it itself otherwise."""
-    if "pygame" not in sys.modules or not os.environ.get("PULSE_SERVER"):
-        return
-    for name in ("libpulse.so.0", "libpulse-simple.so.0"):
-        try:
-            ctypes.CDLL(name)
-        except OSError:
-            return
+def _open_mixer_ahead() -> Callable[[], None]:
+    """The program's pygame.init() would spend 10-25 ms opening the sound device: opened
+    here instead, in pygame sandboxes with sound (sandbox/mixer_ahead.py says when the
+    program's own settings win).  Returns what lets its audio thread go, at "go"."""
+    pygame = sys.modules.get("pygame")
+    if pygame is not None and _MIXER_AHEAD and os.environ.get("PULSE_SERVER"):
+        return _MIXER_AHEAD["open_ahead"](pygame)
+    return lambda: None
 
 
 def _import_for(mode: str) -> None:
@@ -222,6 +221,8 @@ def _import_for(mode: str) -> None:
         if modes.has_display(mode):
             from sandbox import preload
             preload.prewarm(["pygame"] if mode == "pygame" else ["tkinter", "turtle"])
+        if mode == "pygame":
+            _MIXER_AHEAD.update(runpy.run_path(os.path.join(_HERE, "mixer_ahead.py"), run_name="_pyplay_mixer_ahead"))
     finally:
         del sys.path[0]
         for name in [n for n in sys.modules if n == "sandbox" or n.startswith("sandbox.")]:
@@ -234,7 +235,6 @@ def _finish_warm_up(mode: str) -> None:
         _focus_like_a_window_manager()
     elif mode == "pygame":
         _initialise_pygame_display()
-        _load_sound_libraries()
 
 
 # --- the zygote ----------------------------------------------------------------------
@@ -379,7 +379,9 @@ def _run(channel: socket.socket, mode: str) -> None:
     _finish_warm_up(mode)
     _offer_prebuilt_caches()
     channel.sendall(b"ready\n")
+    release_audio = _open_mixer_ahead()   # after "ready", off a reset's path: a "go" waits for it at most
     go = _wait_for_go(channel)
+    release_audio()
     entry = go["entry"]
     entry_dir = os.path.dirname(entry)
     os.chdir(go.get("cwd", entry_dir))

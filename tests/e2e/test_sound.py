@@ -174,3 +174,26 @@ async def test_music_in_three_formats_two_channels_at_once_and_volume(display_se
     assert quietest < loudest / 4, f"volume 0.1 is quieter: {quietest:.0f} vs {loudest:.0f}"
     assert "Traceback" not in bytes(run.output).decode(errors="replace")
     assert (await run.stop())["reason"] == "stopped"
+
+
+# The warm sandbox opens the sound device ahead with pygame's defaults (sandbox/mixer_ahead.py);
+# what a program asks for before its first opening must still be what it gets, as on a desktop.
+REPORT = "print('mixer', pygame.mixer.get_init(), pygame.mixer.get_driver(), flush=True)\n"
+ASKED_AND_GOT = [
+    ("import pygame\npygame.init()\n", "mixer (44100, -16, 2) pulseaudio"),
+    ("import pygame\npygame.mixer.pre_init(22050, -16, 1)\npygame.init()\n", "mixer (22050, -16, 1) pulseaudio"),
+    ("import pygame\npygame.mixer.init(frequency=48000)\n", "mixer (48000, -16, 2) pulseaudio"),
+    ("import os\nos.environ['SDL_AUDIODRIVER'] = 'dummy'\nimport pygame\npygame.init()\n",
+     "mixer (44100, -16, 2) dummy"),
+    # After the first opening pre_init changes nothing until the mixer is closed, as on a desktop.
+    ("import pygame\npygame.init()\npygame.mixer.pre_init(22050, -16, 1)\npygame.init()\n",
+     "mixer (44100, -16, 2) pulseaudio"),
+]
+
+
+async def test_the_device_opened_ahead_gives_way_to_the_settings_a_program_asks_for(display_service):
+    for program, expected in ASKED_AND_GOT:
+        run = await start(display_service, program + REPORT, mode="pygame")
+        await run.wait_output("mixer ")
+        assert expected in bytes(run.output).decode(), (program, bytes(run.output))
+        assert (await run.exit)["reason"] == "exited"
