@@ -1,6 +1,6 @@
 """The IDE in Chromium: click on Run -> first output visible, and display frames drawn per second.
 
-The benches themselves are Playwright scripts (web/bench/ide.bench.ts, `make web-bench`); this
+The benches themselves are Playwright scripts (web/bench/*.bench.ts, `make web-bench`); this
 runs them from `make bench` and passes their tables through. They need Node, the IDE's npm
 packages and Debian's chromium (what `make web-test` needs); without them this says so and skips.
 """

@@ -38,7 +38,10 @@ export async function startRelay(targetPort: number): Promise<Relay> {
       if (clients.has(client) && path) clients.set(client, path)
     })
     client.on('close', () => clients.delete(client))
-    const upstream = net.connect(targetPort, '127.0.0.1')
+    // No Nagle on either side: a relay that held a small write back until the last one was
+    // acknowledged would bunch a game's display updates and delay a run's first output.
+    client.setNoDelay(true)
+    const upstream = net.connect({ port: targetPort, host: '127.0.0.1', noDelay: true })
     for (const socket of [client, upstream]) {
       open.add(socket)
       socket.on('close', () => open.delete(socket))

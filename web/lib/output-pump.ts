@@ -80,13 +80,19 @@ export class OutputPump {
     this.push(new TextEncoder().encode(text))
   }
 
-  /** Forget pending output (a new run starts). Writes already in xterm finish on their own. */
+  /**
+   * Forget pending output (a new run starts). Writes already in xterm finish on their own. The
+   * pump is idle again: the new run's first output goes at once, not after the minimum interval
+   * that the last run's final lines started (runs back to back waited up to 50 ms for it).
+   */
   reset(): void {
     this.queue = []
     this.pending = 0
     this.markerDue = false
     this.generation += 1
     this.inFlight = 0
+    this.lastFlush = -Infinity
+    this.scheduled = false // a flush still scheduled for the last run finds nothing, or writes early
   }
 
   private dropOldest(): void {

@@ -110,4 +110,20 @@ describe('OutputPump', () => {
     frames.run()
     expect(term.text).toBe('first, new run')
   })
+
+  it('writes a new run\'s first output at once after reset, within the last run\'s minimum interval', () => {
+    const term = new RecordingTerminal()
+    const frames = new Frames()
+    let clock = 0
+    const pump = new OutputPump(term, { schedule: frames.schedule, minIntervalMs: 50, now: () => clock, setTimer: () => {} })
+    pump.push(bytes('last line of the last run'))
+    term.finishAll()
+    clock = 10
+    pump.push(bytes(' -- exit'))      // within 50 ms: waits for the interval
+    expect(term.written).toEqual(['last line of the last run'])
+    pump.reset()                      // the next run starts
+    clock = 20
+    pump.push(bytes('new run'))
+    expect(term.written).toEqual(['last line of the last run', 'new run'])
+  })
 })
