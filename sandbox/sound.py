@@ -9,7 +9,8 @@ costs no encoding.
     python -m sandbox.sound serve OUT_SOCKET    # Opus packets, each with a 2-byte length
 
 Packets are 10 ms of 48 kHz stereo at 64 kbit/s (restricted-low-delay mode), recorded and
-sent two at a time. A listener that falls behind loses the oldest packets, never the newest: late sound is worse than a gap.
+sent two at a time. A listener that falls behind loses the oldest packets, never the newest:
+late sound is worse than a gap.
 """
 import collections
 import ctypes
