@@ -95,14 +95,19 @@ class FakeCluster:
     # ------------------------------------------------------------------ what Nomad's clients do
 
     def _on_running(self, allocation: FakeAllocation) -> None:
-        sandbox = self.sandboxes.launch(allocation.mode, silent=allocation.outcome == SILENT)
-        with self._lock:
-            self._sandbox_of[allocation.id] = sandbox
+        # A task whose check never passes is never connected to: it gets no sandbox, whose start
+        # (seconds on a loaded machine) would delay its registration past a scheduler's bound.
+        sandbox = None
+        if allocation.outcome != UNHEALTHY:
+            sandbox = self.sandboxes.launch(allocation.mode, silent=allocation.outcome == SILENT)
+            with self._lock:
+                self._sandbox_of[allocation.id] = sandbox
+        pty, vnc, audio = (sandbox.pty_port, sandbox.vnc_port, sandbox.audio_port) if sandbox else (0, 0, 0)
         env = {"NOMAD_ALLOC_ID": allocation.id, "NOMAD_JOB_ID": allocation.job_id,
                "NOMAD_META_mode": allocation.mode, "NOMAD_PORT_pty": "7000", "NOMAD_PORT_vnc": "5900",
-               "NOMAD_PORT_audio": "5910", "NOMAD_HOST_PORT_pty": str(sandbox.pty_port),
-               "NOMAD_HOST_PORT_vnc": str(sandbox.vnc_port), "NOMAD_HOST_PORT_audio": str(sandbox.audio_port)}
-        address, port = self.advertised(sandbox.pty_port, int(env["NOMAD_PORT_pty"]))
+               "NOMAD_PORT_audio": "5910", "NOMAD_HOST_PORT_pty": str(pty),
+               "NOMAD_HOST_PORT_vnc": str(vnc), "NOMAD_HOST_PORT_audio": str(audio)}
+        address, port = self.advertised(pty, int(env["NOMAD_PORT_pty"]))
         self.consul.register(Registration(
             service_id=self._service_id(allocation), service=self.service, address=address,
             port=port, tags=self.jobspec.service_tags(env),
