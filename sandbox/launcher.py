@@ -203,9 +203,9 @@ def _initialise_pygame_display() -> None:
 
 
 def _open_mixer_ahead() -> Callable[[], None]:
-    """The program's pygame.init() would spend 10-25 ms opening the sound device: opened
-    here instead, in pygame sandboxes with sound (sandbox/mixer_ahead.py says when the
-    program's own settings win).  Returns what lets its audio thread go, at "go"."""
+    """The program's pygame.init() would spend 20-40 ms, most of it opening the sound device:
+    done here instead, in pygame sandboxes with sound (sandbox/mixer_ahead.py says when the
+    program's own settings win).  Returns what lets the device's audio thread go, at "go"."""
     pygame = sys.modules.get("pygame")
     if pygame is not None and _MIXER_AHEAD and os.environ.get("PULSE_SERVER"):
         return _MIXER_AHEAD["open_ahead"](pygame)

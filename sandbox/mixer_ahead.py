@@ -1,13 +1,14 @@
-"""pygame's sound device, opened by the warm launcher before the claim.
+"""pygame.init() and pygame's sound device, done by the warm launcher before the claim.
 
-Opening it is most of what ``pygame.init()`` costs in a pygame sandbox: SDL connects to the
-sandbox's PulseAudio and sets up a stream, 10-25 ms in gVisor where SDL's dummy driver
-takes ~2 ms.  Opened ahead with pygame's defaults, it stands for the device the program's
-first ``pygame.init()`` or ``pygame.mixer.init()`` would open, so a program that never asks
-for anything else pays nothing for having sound.  Until that first opening, a program that
-does ask otherwise (``pre_init`` or ``init`` with other settings, or another
-``SDL_AUDIODRIVER``) has the early device closed first, and its own opening gets what it
-asked for, as on a desktop.
+Opening the sound device is most of what ``pygame.init()`` costs in a pygame sandbox: SDL
+connects to the sandbox's PulseAudio and sets up a stream, 10-25 ms in gVisor where SDL's
+dummy driver takes ~2 ms; the joysticks and the rest take ~10 ms more.  Done ahead, with
+pygame's defaults, the device stands for the one the program's first ``pygame.init()`` or
+``pygame.mixer.init()`` would open, so a program that never asks for anything else pays
+nothing for having sound (its pygame.init() takes under a millisecond).  Until that first
+opening, a program that does ask otherwise (``pre_init`` or ``init`` with other settings, or
+another ``SDL_AUDIODRIVER``) has the early device closed first, and its own opening gets what
+it asked for, as on a desktop.
 
 sandbox/launcher.py runs this file by path (stdlib only), so nothing of it is importable
 by the program.
@@ -34,16 +35,16 @@ DEVICES_TRIED = 4     # SDL numbers opened devices from 2 (1 is its legacy API's
 
 
 def open_ahead(pygame: types.ModuleType) -> Callable[[], None]:
-    """Open the device with pygame's defaults, stand it in for the program's first opening,
-    and hold its audio thread until the returned function is called (at "go").  Best effort:
-    if it cannot open now, the program's own pygame.init() tries and reports as it would."""
+    """pygame.init() (the device with pygame's defaults among the rest), the device stood in
+    for the program's first opening, and its audio thread held until the returned function is
+    called (at "go").  Best effort: a module that cannot start now (pygame.init() counts it, it
+    does not raise) is started by the program's own pygame.init(), which reports as it would."""
     mixer = getattr(pygame, "mixer", None)
     if mixer is None or mixer.get_init():
         return _nothing
     driver = os.environ.get("SDL_AUDIODRIVER")
-    try:
-        mixer.init()
-    except pygame.error:
+    pygame.init()   # the rest of what the program's pygame.init() would start too (joysticks: ~4 ms)
+    if not mixer.get_init():
         return _nothing
     _StandIn(pygame, driver, mixer.get_init()).install()
     return _hold_audio_thread()
