@@ -115,10 +115,16 @@ class Listener:
         raise TimeoutError("the sound never changed")
 
 
-async def _start(service: Service, ws, program: str = BEEPER, ready: bytes = b"ready"):
+async def _run(ws, program: str) -> dict:
+    """Sends a pygame run; its `started`."""
     await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [{"path": "main.py", "text": program}]}))
-    started = await next_json(ws, 60)
-    await read_until(ws, ready, 30)
+    return await next_json(ws, 60)
+
+
+async def _start(service: Service, ws, program: str = BEEPER):
+    """The run once it printed "ready", and its sound socket (to be entered)."""
+    started = await _run(ws, program)
+    await read_until(ws, b"ready", 30)
     return _sound_socket(service, started)
 
 
@@ -133,8 +139,7 @@ async def _start_sounds(service: Service, ws, runs: int) -> List[float]:
     delays = []
     for _ in range(runs):
         sent = time.monotonic()
-        await ws.send(json.dumps({"type": "run", "mode": "pygame", "files": [{"path": "main.py", "text": START_TONE}]}))
-        started = await next_json(ws, 60)
+        started = await _run(ws, START_TONE)
         async with _sound_socket(service, started) as sound:
             listener = Listener(sound)
             await read_until(ws, b"playing", 30)
@@ -157,7 +162,8 @@ async def _music_cpu(service: Service, ws, runs: int) -> Dict[str, List[float]]:
     tree = ProcessTree(service.process.pid)
     cpu: Dict[str, List[float]] = {name: [] for name in CPU_ROWS}
     for _ in range(runs):
-        await _start(service, ws, "import os\nos.environ['SDL_AUDIODRIVER'] = 'dummy'\n" + MUSIC_GAME)
+        await _run(ws, "import os\nos.environ['SDL_AUDIODRIVER'] = 'dummy'\n" + MUSIC_GAME)
+        await read_until(ws, b"ready", 30)
         await asyncio.sleep(1)
         cpu[CPU_ROWS[0]].append(await _cpu_percent(tree))
         await _stop_run(ws)
@@ -177,6 +183,7 @@ async def _music_cpu(service: Service, ws, runs: int) -> Dict[str, List[float]]:
 
 
 async def _stop_run(ws) -> None:
+    """Stop, and wait for the run's `exit`."""
     await ws.send(json.dumps({"type": "stop"}))
     while (await next_json(ws, 30))["type"] != "exit":
         pass
@@ -209,11 +216,11 @@ async def _keys(service: Service, ws, rounds: int) -> Tuple[List[float], List[fl
 
 
 async def _stop(ws, listener: Listener) -> float:
+    """Stop -> silence at the listener."""
     sent = time.monotonic()
-    await ws.send(json.dumps({"type": "stop"}))
+    stopping = asyncio.ensure_future(_stop_run(ws))
     took = await listener.until(False, sent)
-    while (await next_json(ws, 30))["type"] != "exit":
-        pass
+    await stopping
     listener.task.cancel()
     return took
 

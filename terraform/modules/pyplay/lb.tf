@@ -53,9 +53,11 @@ resource "aws_lb_listener" "https" {
   }
 }
 
+# An ALB path-pattern condition takes at most five values: one rule per group of student paths.
 resource "aws_lb_listener_rule" "students" {
+  for_each     = local.student_path_groups
   listener_arn = aws_lb_listener.https.arn
-  priority     = 10
+  priority     = each.value.priority
 
   action {
     type             = "forward"
@@ -64,32 +66,17 @@ resource "aws_lb_listener_rule" "students" {
 
   condition {
     path_pattern {
-      values = local.student_paths
-    }
-  }
-}
-
-# A path-pattern condition takes at most five values: a run's sound socket has a rule of its own.
-resource "aws_lb_listener_rule" "students_sound" {
-  listener_arn = aws_lb_listener.https.arn
-  priority     = 11
-
-  action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.pyplay.arn
-  }
-
-  condition {
-    path_pattern {
-      values = local.sound_paths
+      values = each.value.paths
     }
   }
 }
 
 locals {
-  # The session socket (at / and /v1/session), the display socket, and health.
-  student_paths = ["/", "/v1/session", "/v1/runs/*/vnc", "/healthz", "/readyz"]
-  sound_paths   = ["/v1/runs/*/audio"]
+  # The session socket (at / and /v1/session), the display socket, health; a run's sound socket.
+  student_path_groups = {
+    sockets = { priority = 10, paths = ["/", "/v1/session", "/v1/runs/*/vnc", "/healthz", "/readyz"] }
+    sound   = { priority = 11, paths = ["/v1/runs/*/audio"] }
+  }
 }
 
 resource "aws_lb_listener" "http" {

@@ -113,7 +113,7 @@ def test_the_balancer_and_autoscaling_group_judge_proxies_by_liveness_not_readin
 
 
 def test_the_internet_reaches_only_what_students_need(module):
-    """The ALB forwards the session socket, the display socket and health; anything else
+    """The ALB forwards the session, display and sound sockets and health; anything else
     (an operator API, if one were ever put on port 8000 again) gets the balancer's own 404."""
     listener = module["resource"][("aws_lb_listener", "https")]
     default = listener["default_action"][0]
@@ -121,15 +121,16 @@ def test_the_internet_reaches_only_what_students_need(module):
     rule = module["resource"][("aws_lb_listener_rule", "students")]
     assert rule["action"][0]["type"] == "forward"
     (condition,) = rule["condition"]
-    assert condition["path_pattern"][0]["values"] == "${local.student_paths}"
-    paths = module["locals"]["student_paths"]
-    assert set(paths) == {"/", "/v1/session", "/v1/runs/*/vnc", "/healthz", "/readyz"}
-    assert not any(path.startswith(("/v1/runs/*", "/metrics")) and not path.endswith("/vnc") for path in paths)
-    # AWS takes at most five values per path-pattern condition: the sound has its own rule.
-    sound = module["resource"][("aws_lb_listener_rule", "students_sound")]
-    assert sound["condition"][0]["path_pattern"][0]["values"] == "${local.sound_paths}"
-    assert module["locals"]["sound_paths"] == ["/v1/runs/*/audio"]
-    assert sound["priority"] != rule["priority"]
+    assert condition["path_pattern"][0]["values"] == "${each.value.paths}"
+    assert rule["for_each"] == "${local.student_path_groups}"
+    groups = module["locals"]["student_path_groups"]
+    paths = [path for group in groups.values() for path in group["paths"]]
+    assert set(paths) == {"/", "/v1/session", "/v1/runs/*/vnc", "/v1/runs/*/audio", "/healthz", "/readyz"}
+    assert not any(path.startswith(("/v1/runs/*", "/metrics")) and not path.endswith(("/vnc", "/audio"))
+                   for path in paths)
+    # AWS takes at most five values per path-pattern condition, and each rule its own priority.
+    assert all(len(group["paths"]) <= 5 for group in groups.values())
+    assert len({group["priority"] for group in groups.values()}) == len(groups)
     internal = module["resource"][("aws_vpc_security_group_ingress_rule", "proxy_from_proxy")]
     assert (internal["from_port"], internal["to_port"]) == (8001, 8001)
     assert internal["referenced_security_group_id"] == "${aws_security_group.proxy.id}", "replicas only"
